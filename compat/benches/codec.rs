@@ -1,0 +1,2 @@
+//! Placeholder; filled in by the codec benchmark work.
+fn main() {}

@@ -1,0 +1,17 @@
+//! Apache OpenWhisk's wire contracts in Rust, byte-compatible with the Scala implementation.
+//!
+//! - [`json`]: spray-json's compact printer, Scala's key orders, readers with JSON paths;
+//! - [`values`]: ids, names, limits, parameters, `exec`, instance ids;
+//! - [`messages`]: Kafka messages (activations, container commands, acks, events);
+//! - [`records`]: CouchDB documents, activation records, runtime `/init` and `/run` bodies;
+//! - [`runtimes`]: the runtimes manifest;
+//! - [`codec`]: decoding and encoding whole documents, and the registry `ow-wire` uses.
+
+pub mod codec;
+pub mod json;
+pub mod messages;
+pub mod records;
+pub mod runtimes;
+pub mod values;
+
+pub use codec::{Codec, WireError};

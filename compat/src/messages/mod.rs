@@ -1,0 +1,17 @@
+//! Kafka messages between controller, scheduler and invokers, and the JSON inside gRPC answers.
+
+mod ack;
+mod activation;
+mod container;
+mod event;
+mod fetch;
+mod health;
+
+pub use ack::{AcknowledgementMessage, ActivationOrId};
+pub use activation::{ActivationMessage, StringMap};
+pub use container::{
+    ContainerCreationAckMessage, ContainerCreationMessage, ContainerDeletionMessage, ContainerMessage, CreationError,
+};
+pub use event::{ActivationEvent, EventBody, EventMessage};
+pub use fetch::FetchResponsePayload;
+pub use health::{InvokerResourceMessage, InvokerStatus, PingMessage};

@@ -1,0 +1,22 @@
+//! Value types shared by the messages and documents: ids, names, limits, parameters, `exec`.
+
+mod entity;
+mod exec;
+mod ids;
+mod identity;
+mod instance;
+mod limits;
+mod parameters;
+mod tid;
+
+pub use entity::{EntityName, EntityPath, FullyQualifiedEntityName, SemVer};
+pub use exec::{Attachment, CodeBody, Exec, ExecMetaData};
+pub use ids::{ActivationId, CreationId, DocRevision};
+pub use identity::{Identity, Namespace, UserLimits};
+pub use instance::{
+    ControllerInstanceId, InstanceId, InvokerInstanceId, RemotingDialect, SchedulerEndpoints, SchedulerInstanceId,
+    SchedulerStates,
+};
+pub use limits::{ActionLimits, ByteSize, SizeUnit};
+pub use parameters::{Parameter, Parameters};
+pub use tid::TransactionId;

@@ -1,0 +1,2 @@
+//! The OpenWhisk scheduler: per-action queues, pull-based dispatch over gRPC and container
+//! provisioning coordinated through etcd. Work in progress; see the project's issues.

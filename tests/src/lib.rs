@@ -1,0 +1,1 @@
+//! Harness for system tests against the services started by `tests/services/up`.
