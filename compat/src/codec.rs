@@ -20,8 +20,14 @@ pub trait Codec: Wire {
 
     /// Parses and reads one JSON document.
     fn decode(bytes: &[u8]) -> Result<Self, WireError> {
-        let v = parse(bytes).map_err(|source| WireError { type_name: Self::TYPE_NAME, source })?;
-        Self::read(&v, Path::Root).map_err(|source| WireError { type_name: Self::TYPE_NAME, source })
+        let v = parse(bytes).map_err(|source| WireError {
+            type_name: Self::TYPE_NAME,
+            source,
+        })?;
+        Self::read(&v, Path::Root).map_err(|source| WireError {
+            type_name: Self::TYPE_NAME,
+            source,
+        })
     }
 
     /// Writes the compact form, byte-identical to spray-json's.
@@ -45,15 +51,17 @@ macro_rules! registry {
 }
 
 use crate::messages::{
-    AcknowledgementMessage, ActivationMessage, ContainerCreationAckMessage, ContainerCreationMessage,
-    ContainerDeletionMessage, EventMessage, InvokerResourceMessage, PingMessage,
+    AcknowledgementMessage, ActivationMessage, ContainerCreationAckMessage,
+    ContainerCreationMessage, ContainerDeletionMessage, EventMessage, InvokerResourceMessage,
+    PingMessage,
 };
 use crate::records::{
-    ActivationDocument, ActivationResponse, FetchResponseMessage, InitRequest, RunRequest, RuntimesManifestDocument,
-    WhiskActionDocument, WhiskActivation,
+    ActivationDocument, ActivationResponse, FetchResponseMessage, InitRequest, RunRequest,
+    RuntimesManifestDocument, WhiskActionDocument, WhiskActivation,
 };
 use crate::values::{
-    ControllerInstanceId, Exec, InvokerInstanceId, Parameters, SchedulerEndpoints, SchedulerStates, TransactionId,
+    ControllerInstanceId, Exec, InvokerInstanceId, Parameters, SchedulerEndpoints, SchedulerStates,
+    TransactionId,
 };
 
 registry!(
@@ -84,7 +92,10 @@ registry!(
 
 /// Looks up a type by name and round-trips `bytes` through it; `None` if the name is unknown.
 pub fn roundtrip_named(type_name: &str, bytes: &[u8]) -> Option<Result<String, WireError>> {
-    TYPES.iter().find(|(name, _)| *name == type_name).map(|(_, f)| f(bytes))
+    TYPES
+        .iter()
+        .find(|(name, _)| *name == type_name)
+        .map(|(_, f)| f(bytes))
 }
 
 macro_rules! names {

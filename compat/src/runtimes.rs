@@ -39,7 +39,12 @@ impl ImageName {
 impl Wire for ImageName {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let o = Obj::new(v, at)?;
-        Ok(Self { registry: o.opt("registry")?, prefix: o.opt("prefix")?, name: o.req("name")?, tag: o.opt("tag")? })
+        Ok(Self {
+            registry: o.opt("registry")?,
+            prefix: o.opt("prefix")?,
+            name: o.req("name")?,
+            tag: o.opt("tag")?,
+        })
     }
     fn write(&self) -> Value {
         crate::json::Sorted::new()
@@ -110,7 +115,9 @@ fn read_stem_cell(v: &Value, at: Path<'_>) -> Result<StemCell, DecodeError> {
         None => o.req("count")?,
     };
     if initial_count == 0 {
-        return Err(at.key("initialCount").error("stem cell count must be positive"));
+        return Err(at
+            .key("initialCount")
+            .error("stem cell count must be positive"));
     }
     let reactive = match o.raw("reactive") {
         None | Some(Value::Null) => None,
@@ -126,7 +133,11 @@ fn read_stem_cell(v: &Value, at: Path<'_>) -> Result<StemCell, DecodeError> {
             })
         }
     };
-    Ok(StemCell { initial_count, memory: o.req("memory")?, reactive })
+    Ok(StemCell {
+        initial_count,
+        memory: o.req("memory")?,
+        reactive,
+    })
 }
 
 fn read_kind_entry(v: &Value, at: Path<'_>) -> Result<RuntimeKind, DecodeError> {
@@ -142,9 +153,17 @@ fn read_kind_entry(v: &Value, at: Path<'_>) -> Result<RuntimeKind, DecodeError> 
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(cells)) => {
             let at = at.key("stemCells");
-            cells.iter().enumerate().map(|(i, c)| read_stem_cell(c, at.index(i))).collect::<Result<_, _>>()?
+            cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| read_stem_cell(c, at.index(i)))
+                .collect::<Result<_, _>>()?
         }
-        Some(other) => return Err(at.key("stemCells").error(format!("expected an array, found {}", read_kind(other)))),
+        Some(other) => {
+            return Err(at
+                .key("stemCells")
+                .error(format!("expected an array, found {}", read_kind(other))));
+        }
     };
     Ok(RuntimeKind {
         kind: o.req("kind")?,
@@ -169,13 +188,22 @@ impl RuntimesManifest {
         for (family, kinds) in runtimes_members(v) {
             let fam_at = runtimes_at.key(family);
             let Value::Array(kinds) = kinds else {
-                return Err(fam_at.error(format!("expected an array of kinds, found {}", read_kind(kinds))));
+                return Err(fam_at.error(format!(
+                    "expected an array of kinds, found {}",
+                    read_kind(kinds)
+                )));
             };
-            let parsed = kinds.iter().enumerate().map(|(i, k)| read_kind_entry(k, fam_at.index(i)));
+            let parsed = kinds
+                .iter()
+                .enumerate()
+                .map(|(i, k)| read_kind_entry(k, fam_at.index(i)));
             families.push((family.clone(), parsed.collect::<Result<Vec<_>, _>>()?));
         }
         let blackboxes = o.opt("blackboxes")?.unwrap_or_default();
-        Ok(Self { families, blackboxes })
+        Ok(Self {
+            families,
+            blackboxes,
+        })
     }
 
     /// Parses `RUNTIMES_MANIFEST` text.
@@ -187,9 +215,16 @@ impl RuntimesManifest {
     pub fn resolve(&self, kind: &str) -> Option<&RuntimeKind> {
         if let Some(family) = kind.strip_suffix(":default") {
             let (_, kinds) = self.families.iter().find(|(f, _)| f == family)?;
-            return kinds.iter().find(|k| k.default).or(if kinds.len() == 1 { kinds.first() } else { None });
+            return kinds.iter().find(|k| k.default).or(if kinds.len() == 1 {
+                kinds.first()
+            } else {
+                None
+            });
         }
-        self.families.iter().flat_map(|(_, kinds)| kinds).find(|k| k.kind == kind)
+        self.families
+            .iter()
+            .flat_map(|(_, kinds)| kinds)
+            .find(|k| k.kind == kind)
     }
 
     /// Every kind, in document order.
@@ -199,7 +234,10 @@ impl RuntimesManifest {
 }
 
 fn runtimes_members(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
-    v.get("runtimes").and_then(Value::as_object).into_iter().flat_map(|m| m.iter())
+    v.get("runtimes")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.iter())
 }
 
 /// A manifest with the kinds OpenWhisk's ansible deployment ships (image names from the stock
@@ -245,8 +283,10 @@ pub fn set_manifest(m: RuntimesManifest) {
 
 fn built_in() -> RuntimesManifest {
     // The text is a constant checked by a unit test; an empty manifest is the fallback.
-    let mut m = RuntimesManifest::from_json(BUILT_IN)
-        .unwrap_or(RuntimesManifest { families: Vec::new(), blackboxes: Vec::new() });
+    let mut m = RuntimesManifest::from_json(BUILT_IN).unwrap_or(RuntimesManifest {
+        families: Vec::new(),
+        blackboxes: Vec::new(),
+    });
     // Every stock kind stores large code as the `codefile` attachment.
     for (_, kinds) in &mut m.families {
         for k in kinds {
@@ -263,7 +303,10 @@ mod tests {
     #[test]
     fn built_in_manifest_parses_and_resolves_defaults() {
         let m = RuntimesManifest::from_json(BUILT_IN).expect("built-in manifest");
-        assert_eq!(m.resolve("python:default").map(|k| k.kind.as_str()), Some("python:3.10"));
+        assert_eq!(
+            m.resolve("python:default").map(|k| k.kind.as_str()),
+            Some("python:3.10")
+        );
         assert_eq!(m.resolve("java:8").map(|k| k.require_main), Some(true));
         assert!(m.resolve("cobol:1").is_none());
     }

@@ -13,7 +13,12 @@ const USAGE: &str = "usage: ow-wire types | ow-wire roundtrip TYPE < document.js
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["types"] => list_types(),
         ["roundtrip", type_name] => roundtrip(type_name),
         ["-h" | "--help" | "help"] => {
@@ -42,11 +47,16 @@ fn roundtrip(type_name: &str) -> ExitCode {
         return fail(&format!("ow-wire: cannot read stdin: {e}"));
     }
     match roundtrip_named(type_name, &input) {
-        None => fail(&format!("ow-wire: unknown type {type_name:?}; `ow-wire types` lists them")),
+        None => fail(&format!(
+            "ow-wire: unknown type {type_name:?}; `ow-wire types` lists them"
+        )),
         Some(Err(e)) => fail(&format!("ow-wire: {e}")),
         Some(Ok(encoded)) => {
             let mut out = std::io::stdout().lock();
-            match out.write_all(encoded.as_bytes()).and_then(|()| out.write_all(b"\n")) {
+            match out
+                .write_all(encoded.as_bytes())
+                .and_then(|()| out.write_all(b"\n"))
+            {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(_) => ExitCode::from(1),
             }

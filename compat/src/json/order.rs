@@ -24,7 +24,9 @@ pub struct Sorted {
 impl Sorted {
     /// Starts an empty object.
     pub fn new() -> Self {
-        Self { members: Vec::with_capacity(12) }
+        Self {
+            members: Vec::with_capacity(12),
+        }
     }
 
     /// Adds a member that is always present.
@@ -75,13 +77,16 @@ pub fn scala_map(pairs: Vec<(String, Value)>) -> Value {
 /// Iteration order of a Scala 2.12 `immutable.HashMap` holding `keys` (a hash trie indexed by
 /// 5-bit groups of the improved hash, least significant group first).
 pub fn scala_hash_order(keys: &[String]) -> Vec<String> {
-    let mut with_hash: Vec<(u32, &String)> = keys.iter().map(|k| (improve(java_hash(k)), k)).collect();
+    let mut with_hash: Vec<(u32, &String)> =
+        keys.iter().map(|k| (improve(java_hash(k)), k)).collect();
     with_hash.sort_by_key(|(h, _)| trie_order_key(*h));
     with_hash.into_iter().map(|(_, k)| k.clone()).collect()
 }
 
 fn java_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(i32::from(unit)))
+    s.encode_utf16().fold(0i32, |h, unit| {
+        h.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
 }
 
 fn improve(hcode: i32) -> u32 {
@@ -108,15 +113,27 @@ mod tests {
     #[test]
     fn hash_order_matches_the_activation_record_vector() {
         let keys = ["limits", "waitTime", "initTime", "kind", "path", "causedBy"];
-        assert_eq!(order(&keys), ["causedBy", "path", "waitTime", "kind", "limits", "initTime"]);
+        assert_eq!(
+            order(&keys),
+            ["causedBy", "path", "waitTime", "kind", "limits", "initTime"]
+        );
     }
 
     #[test]
     fn hash_order_matches_the_spec_examples() {
-        assert_eq!(order(&["kind", "image", "binary", "code", "main"]), ["binary", "image", "main", "code", "kind"]);
-        assert_eq!(order(&["name", "binary", "main", "code", "env"]), ["name", "binary", "main", "code", "env"]);
+        assert_eq!(
+            order(&["kind", "image", "binary", "code", "main"]),
+            ["binary", "image", "main", "code", "kind"]
+        );
+        assert_eq!(
+            order(&["name", "binary", "main", "code", "env"]),
+            ["name", "binary", "main", "code", "env"]
+        );
         let invoker = ["limits", "path", "kind", "timeout", "initTime", "waitTime"];
-        assert_eq!(order(&invoker), ["path", "waitTime", "kind", "timeout", "limits", "initTime"]);
+        assert_eq!(
+            order(&invoker),
+            ["path", "waitTime", "kind", "timeout", "limits", "initTime"]
+        );
     }
 
     #[test]
@@ -126,7 +143,10 @@ mod tests {
             .field("_id", Value::Null)
             .field("Zed", Value::Null)
             .build();
-        let keys: Vec<&String> = v.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+        let keys: Vec<&String> = v
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
         assert_eq!(keys, ["Zed", "_id", "activationId"]);
     }
 }

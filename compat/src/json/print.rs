@@ -122,13 +122,21 @@ impl DecimalLiteral {
         let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         let digits: String = int_part.chars().chain(frac_part.chars()).collect();
         let trimmed = digits.trim_start_matches('0');
-        let coefficient = if trimmed.is_empty() { "0".to_owned() } else { trimmed.to_owned() };
+        let coefficient = if trimmed.is_empty() {
+            "0".to_owned()
+        } else {
+            trimmed.to_owned()
+        };
         let scale = frac_part.len() as i64 - i64::from(exponent);
         if i32::try_from(scale).is_err() {
             return None;
         }
         let negative = negative && coefficient != "0";
-        Some(Self { negative, coefficient, scale })
+        Some(Self {
+            negative,
+            coefficient,
+            scale,
+        })
     }
 
     fn to_java_string(&self) -> String {
@@ -199,7 +207,10 @@ mod tests {
     #[test]
     fn strings_escape_only_what_spray_escapes() {
         let v = Value::String("a\"b\\c/\u{7f}\u{1f}\n\t\u{8}\u{c}\r\u{0}é\u{2028}".into());
-        assert_eq!(compact(&v), "\"a\\\"b\\\\c/\u{7f}\\u001f\\n\\t\\b\\f\\r\\u0000é\u{2028}\"");
+        assert_eq!(
+            compact(&v),
+            "\"a\\\"b\\\\c/\u{7f}\\u001f\\n\\t\\b\\f\\r\\u0000é\u{2028}\""
+        );
     }
 
     #[test]

@@ -34,7 +34,10 @@ impl Path<'_> {
 
     /// A decoding error at this path.
     pub fn error(&self, reason: impl Into<String>) -> DecodeError {
-        DecodeError { path: self.to_string(), reason: reason.into() }
+        DecodeError {
+            path: self.to_string(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -43,8 +46,13 @@ impl fmt::Display for Path<'_> {
         match self {
             Path::Root => f.write_str("$"),
             Path::Key(parent, key) => {
-                let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-                if plain { write!(f, "{parent}.{key}") } else { write!(f, "{parent}[{key:?}]") }
+                let plain =
+                    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if plain {
+                    write!(f, "{parent}.{key}")
+                } else {
+                    write!(f, "{parent}[{key:?}]")
+                }
             }
             Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
         }
@@ -123,7 +131,11 @@ impl<'a> Obj<'a> {
     }
 
     /// A member read with a custom function.
-    pub fn with<T>(&self, key: &str, f: impl FnOnce(&Value, Path<'_>) -> Result<T, DecodeError>) -> Result<T, DecodeError> {
+    pub fn with<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&Value, Path<'_>) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
         match self.map.get(key) {
             Some(v) => f(v, self.at.key(key)),
             None => Err(self.at.key(key).error("required member is missing")),
@@ -194,12 +206,17 @@ integer_wire!(i32, i64, u16, u32, u64, usize);
 
 /// Reads a whole number of type `T`. The Scala side keeps numbers as `BigDecimal`; a value with a
 /// fraction, or one outside `T`, is rejected rather than silently truncated.
-fn read_integer<T: TryFrom<i128>>(v: &Value, at: Path<'_>, type_name: &str) -> Result<T, DecodeError> {
+fn read_integer<T: TryFrom<i128>>(
+    v: &Value,
+    at: Path<'_>,
+    type_name: &str,
+) -> Result<T, DecodeError> {
     let Value::Number(n) = v else {
         return Err(at.error(format!("expected a whole number, found {}", kind_of(v))));
     };
     let text = n.as_str();
-    let whole = integer_text(text).ok_or_else(|| at.error(format!("expected a whole number, found {text}")))?;
+    let whole = integer_text(text)
+        .ok_or_else(|| at.error(format!("expected a whole number, found {text}")))?;
     whole
         .parse::<i128>()
         .ok()
@@ -220,7 +237,10 @@ fn integer_text(text: &str) -> Option<String> {
     let shift = exp - frac.len() as i64;
     if shift >= 0 {
         if shift > 40 {
-            return digits.trim_start_matches('0').is_empty().then(|| "0".to_owned());
+            return digits
+                .trim_start_matches('0')
+                .is_empty()
+                .then(|| "0".to_owned());
         }
         digits.extend(std::iter::repeat_n('0', shift as usize));
     } else {
@@ -236,13 +256,21 @@ fn integer_text(text: &str) -> Option<String> {
         return Some("9".repeat(41));
     }
     let body = if trimmed.is_empty() { "0" } else { trimmed };
-    Some(if neg && body != "0" { format!("-{body}") } else { body.to_owned() })
+    Some(if neg && body != "0" {
+        format!("-{body}")
+    } else {
+        body.to_owned()
+    })
 }
 
 impl<T: Wire> Wire for Vec<T> {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         match v {
-            Value::Array(items) => items.iter().enumerate().map(|(i, item)| T::read(item, at.index(i))).collect(),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| T::read(item, at.index(i)))
+                .collect(),
             other => Err(at.error(format!("expected an array, found {}", kind_of(other)))),
         }
     }

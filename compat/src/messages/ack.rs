@@ -29,7 +29,10 @@ impl Wire for ActivationOrId {
         match v {
             Value::String(_) => ActivationId::read(v, at).map(Self::Id),
             Value::Object(_) => WhiskActivation::read(v, at).map(|a| Self::Activation(Box::new(a))),
-            other => Err(at.error(format!("expected an activation or its id, found {}", read_kind(other)))),
+            other => Err(at.error(format!(
+                "expected an activation or its id, found {}",
+                read_kind(other)
+            ))),
         }
     }
     fn write(&self) -> Value {
@@ -51,7 +54,10 @@ pub enum AcknowledgementMessage {
         instance: InstanceId,
     },
     /// Completes a blocking waiter: `{"response","transid"}`.
-    Result { transid: TransactionId, response: ActivationOrId },
+    Result {
+        transid: TransactionId,
+        response: ActivationOrId,
+    },
     /// Both at once: `{"instance","isSystemError"?,"response","transid"}`.
     Combined {
         transid: TransactionId,
@@ -65,7 +71,9 @@ impl AcknowledgementMessage {
     /// The transaction of the acknowledged activation.
     pub fn transid(&self) -> &TransactionId {
         match self {
-            Self::Completion { transid, .. } | Self::Result { transid, .. } | Self::Combined { transid, .. } => transid,
+            Self::Completion { transid, .. }
+            | Self::Result { transid, .. }
+            | Self::Combined { transid, .. } => transid,
         }
     }
 
@@ -73,7 +81,9 @@ impl AcknowledgementMessage {
     pub fn activation_id(&self) -> &ActivationId {
         match self {
             Self::Completion { activation_id, .. } => activation_id,
-            Self::Result { response, .. } | Self::Combined { response, .. } => response.activation_id(),
+            Self::Result { response, .. } | Self::Combined { response, .. } => {
+                response.activation_id()
+            }
         }
     }
 
@@ -82,10 +92,21 @@ impl AcknowledgementMessage {
     pub fn shrink(self) -> Self {
         let to_id = |r: ActivationOrId| ActivationOrId::Id(r.activation_id().clone());
         match self {
-            Self::Result { transid, response } => Self::Result { transid, response: to_id(response) },
-            Self::Combined { transid, response, is_system_error, instance } => {
-                Self::Combined { transid, response: to_id(response), is_system_error, instance }
-            }
+            Self::Result { transid, response } => Self::Result {
+                transid,
+                response: to_id(response),
+            },
+            Self::Combined {
+                transid,
+                response,
+                is_system_error,
+                instance,
+            } => Self::Combined {
+                transid,
+                response: to_id(response),
+                is_system_error,
+                instance,
+            },
             c @ Self::Completion { .. } => c,
         }
     }
@@ -108,22 +129,36 @@ impl Wire for AcknowledgementMessage {
                 is_system_error: o.opt("isSystemError")?,
                 instance: o.req("instance")?,
             }),
-            (false, _) => Ok(Self::Result { transid, response: o.req("response")? }),
+            (false, _) => Ok(Self::Result {
+                transid,
+                response: o.req("response")?,
+            }),
         }
     }
 
     fn write(&self) -> Value {
         match self {
-            Self::Completion { transid, activation_id, is_system_error, instance } => Sorted::new()
+            Self::Completion {
+                transid,
+                activation_id,
+                is_system_error,
+                instance,
+            } => Sorted::new()
                 .field("activationId", activation_id.write())
                 .field("instance", instance.write())
                 .opt("isSystemError", is_system_error.map(Value::Bool))
                 .field("transid", transid.write())
                 .build(),
-            Self::Result { transid, response } => {
-                Sorted::new().field("response", response.write()).field("transid", transid.write()).build()
-            }
-            Self::Combined { transid, response, is_system_error, instance } => Sorted::new()
+            Self::Result { transid, response } => Sorted::new()
+                .field("response", response.write())
+                .field("transid", transid.write())
+                .build(),
+            Self::Combined {
+                transid,
+                response,
+                is_system_error,
+                instance,
+            } => Sorted::new()
                 .field("instance", instance.write())
                 .opt("isSystemError", is_system_error.map(Value::Bool))
                 .field("response", response.write())

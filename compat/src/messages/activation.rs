@@ -3,7 +3,10 @@
 use serde_json::Map;
 
 use crate::json::{DecodeError, Obj, Path, Sorted, Value, Wire, read_kind};
-use crate::values::{ActivationId, ControllerInstanceId, DocRevision, FullyQualifiedEntityName, Identity, TransactionId};
+use crate::values::{
+    ActivationId, ControllerInstanceId, DocRevision, FullyQualifiedEntityName, Identity,
+    TransactionId,
+};
 
 /// A string-to-string map (`lockedArgs`, `traceContext`). Members keep the order they were read
 /// or built in: the controller writes them in Scala map order, every re-serialization of a parsed
@@ -14,18 +17,26 @@ pub struct StringMap(pub Vec<(String, String)>);
 impl StringMap {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
 impl Wire for StringMap {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let Value::Object(m) = v else {
-            return Err(at.error(format!("expected an object of strings, found {}", read_kind(v))));
+            return Err(at.error(format!(
+                "expected an object of strings, found {}",
+                read_kind(v)
+            )));
         };
         let entries = m.iter().map(|(k, v)| match v {
             Value::String(s) => Ok((k.clone(), s.clone())),
-            other => Err(at.key(k).error(format!("expected a string, found {}", read_kind(other)))),
+            other => Err(at
+                .key(k)
+                .error(format!("expected a string, found {}", read_kind(other)))),
         });
         entries.collect::<Result<Vec<_>, _>>().map(Self)
     }

@@ -3,7 +3,8 @@
 use crate::json::{DecodeError, Obj, Path, Sorted, Value, Wire};
 use crate::records::WhiskActionMetaData;
 use crate::values::{
-    CreationId, DocRevision, FullyQualifiedEntityName, InvokerInstanceId, SchedulerInstanceId, TransactionId,
+    CreationId, DocRevision, FullyQualifiedEntityName, InvokerInstanceId, SchedulerInstanceId,
+    TransactionId,
 };
 
 /// Scheduler → invoker: create (or resume) a container for a queue.
@@ -52,7 +53,10 @@ impl Wire for ContainerCreationMessage {
         Sorted::new()
             .field("action", self.action.write())
             .field("creationId", self.creation_id.write())
-            .field("invocationNamespace", Value::String(self.invocation_namespace.clone()))
+            .field(
+                "invocationNamespace",
+                Value::String(self.invocation_namespace.clone()),
+            )
             .field("retryCount", Value::from(self.retry_count))
             .field("revision", self.revision.write())
             .field("rootSchedulerIndex", self.root_scheduler_index.write())
@@ -94,7 +98,10 @@ impl Wire for ContainerDeletionMessage {
     fn write(&self) -> Value {
         Sorted::new()
             .field("action", self.action.write())
-            .field("invocationNamespace", Value::String(self.invocation_namespace.clone()))
+            .field(
+                "invocationNamespace",
+                Value::String(self.invocation_namespace.clone()),
+            )
             .field("revision", self.revision.write())
             .field("transid", self.transid.write())
             .field("whiskActionMetaData", self.whisk_action_meta_data.write())
@@ -204,14 +211,17 @@ impl CreationError {
         if key == "NONEXECUTBLEACTIONERROR" {
             return Some(Self::NonExecutableActionError);
         }
-        Self::ALL.into_iter().find(|e| e.name().to_ascii_uppercase() == key)
+        Self::ALL
+            .into_iter()
+            .find(|e| e.name().to_ascii_uppercase() == key)
     }
 }
 
 impl Wire for CreationError {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let s = String::read(v, at)?;
-        Self::parse(&s).ok_or_else(|| at.error(format!("{s:?} is not a container creation error code")))
+        Self::parse(&s)
+            .ok_or_else(|| at.error(format!("{s:?} is not a container creation error code")))
     }
     fn write(&self) -> Value {
         Value::String(self.name().into())
@@ -272,7 +282,10 @@ impl Wire for ContainerCreationAckMessage {
             .field("actionMetaData", self.action_meta_data.write())
             .field("creationId", self.creation_id.write())
             .opt("error", self.error.as_ref().map(Wire::write))
-            .field("invocationNamespace", Value::String(self.invocation_namespace.clone()))
+            .field(
+                "invocationNamespace",
+                Value::String(self.invocation_namespace.clone()),
+            )
             .opt("reason", self.reason.clone().map(Value::String))
             .field("retryCount", Value::from(self.retry_count))
             .field("revision", self.revision.write())

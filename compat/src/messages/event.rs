@@ -26,7 +26,10 @@ pub enum EventBody {
     /// An activation summary.
     Activation(ActivationEvent),
     /// A metric such as `ConcurrentRateLimit`.
-    Metric { metric_name: String, metric_value: i64 },
+    Metric {
+        metric_name: String,
+        metric_value: i64,
+    },
 }
 
 /// Durations are clamped at zero, as the Scala reader does for non-positive values.
@@ -65,7 +68,10 @@ impl Wire for ActivationEvent {
             .field("name", Value::String(self.name.clone()))
             .opt("size", self.size.map(Value::from))
             .field("statusCode", Value::from(self.status_code))
-            .opt("userDefinedStatusCode", self.user_defined_status_code.map(Value::from))
+            .opt(
+                "userDefinedStatusCode",
+                self.user_defined_status_code.map(Value::from),
+            )
             .field("waitTime", Value::from(self.wait_time))
             .build()
     }
@@ -75,7 +81,10 @@ impl Wire for EventBody {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let o = Obj::new(v, at)?;
         if o.has("metricName") {
-            Ok(Self::Metric { metric_name: o.req("metricName")?, metric_value: o.req("metricValue")? })
+            Ok(Self::Metric {
+                metric_name: o.req("metricName")?,
+                metric_value: o.req("metricValue")?,
+            })
         } else {
             ActivationEvent::read(v, at).map(Self::Activation)
         }
@@ -84,7 +93,10 @@ impl Wire for EventBody {
     fn write(&self) -> Value {
         match self {
             Self::Activation(a) => a.write(),
-            Self::Metric { metric_name, metric_value } => Sorted::new()
+            Self::Metric {
+                metric_name,
+                metric_value,
+            } => Sorted::new()
                 .field("metricName", Value::String(metric_name.clone()))
                 .field("metricValue", Value::from(*metric_value))
                 .build(),
@@ -132,4 +144,19 @@ impl Wire for EventMessage {
             .field("userId", Value::String(self.user_id.clone()))
             .build()
     }
+}
+
+/// `userDefinedStatusCode` of an activation event: `result.error.statusCode` or
+/// `result.statusCode`; a value that is not an integer (or integer text) counts as 400.
+pub fn user_defined_status_code(result: &Value) -> Option<i64> {
+    let code = result
+        .get("error")
+        .and_then(|e| e.get("statusCode"))
+        .or_else(|| result.get("statusCode"))?;
+    let parsed = match code {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    Some(parsed.unwrap_or(400))
 }

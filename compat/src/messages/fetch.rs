@@ -22,9 +22,19 @@ impl FetchResponsePayload {
     fn error_fields(&self) -> Option<(&'static str, &'static str, &'static str)> {
         match self {
             Self::Activation(_) => None,
-            Self::NoActivation => Some(("noActivationMessage", "no activation message exist", "NoActivationMessage")),
-            Self::NoMemoryQueue => Some(("noMemoryQueue", "no memory queue exist", "NoMemoryQueue")),
-            Self::ActionMismatch => Some(("actionMisMatch", "action version does not match", "ActionMismatch")),
+            Self::NoActivation => Some((
+                "noActivationMessage",
+                "no activation message exist",
+                "NoActivationMessage",
+            )),
+            Self::NoMemoryQueue => {
+                Some(("noMemoryQueue", "no memory queue exist", "NoMemoryQueue"))
+            }
+            Self::ActionMismatch => Some((
+                "actionMisMatch",
+                "action version does not match",
+                "ActionMismatch",
+            )),
         }
     }
 }
@@ -33,21 +43,26 @@ impl Wire for FetchResponsePayload {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let o = Obj::new(v, at)?;
         let message_at = at.key("message");
-        let message = o.raw("message").ok_or_else(|| message_at.error("required member is missing"))?;
+        let message = o
+            .raw("message")
+            .ok_or_else(|| message_at.error("required member is missing"))?;
         match message.get("type").and_then(Value::as_str) {
             Some("NoActivationMessage") => Ok(Self::NoActivation),
             Some("NoMemoryQueue") => Ok(Self::NoMemoryQueue),
             Some("ActionMismatch") => Ok(Self::ActionMismatch),
-            _ => ActivationMessage::read(message, message_at).map(|m| Self::Activation(Box::new(m))),
+            _ => {
+                ActivationMessage::read(message, message_at).map(|m| Self::Activation(Box::new(m)))
+            }
         }
     }
 
     fn write(&self) -> Value {
         let message = match (self, self.error_fields()) {
             (Self::Activation(m), _) => m.write(),
-            (_, Some((key, text, kind))) => {
-                Sorted::new().field(key, Value::String(text.into())).field("type", Value::String(kind.into())).build()
-            }
+            (_, Some((key, text, kind))) => Sorted::new()
+                .field(key, Value::String(text.into()))
+                .field("type", Value::String(kind.into()))
+                .build(),
             (_, None) => Value::Null,
         };
         Sorted::new().field("message", message).build()

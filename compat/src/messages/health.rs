@@ -38,7 +38,11 @@ impl InvokerStatus {
 impl Wire for InvokerStatus {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let s = String::read(v, at)?;
-        Self::parse(&s).ok_or_else(|| at.error(format!("{s:?} is not an invoker status (up, unhealthy, down)")))
+        Self::parse(&s).ok_or_else(|| {
+            at.error(format!(
+                "{s:?} is not an invoker status (up, unhealthy, down)"
+            ))
+        })
     }
     fn write(&self) -> Value {
         Value::String(self.as_str().into())
@@ -98,9 +102,15 @@ pub struct PingMessage {
 impl Wire for PingMessage {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let o = Obj::new(v, at)?;
-        Ok(Self { name: o.req("name")?, is_enabled: o.opt("isEnabled")? })
+        Ok(Self {
+            name: o.req("name")?,
+            is_enabled: o.opt("isEnabled")?,
+        })
     }
     fn write(&self) -> Value {
-        Sorted::new().opt("isEnabled", self.is_enabled.map(Value::Bool)).field("name", self.name.write()).build()
+        Sorted::new()
+            .opt("isEnabled", self.is_enabled.map(Value::Bool))
+            .field("name", self.name.write())
+            .build()
     }
 }

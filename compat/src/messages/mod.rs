@@ -10,8 +10,9 @@ mod health;
 pub use ack::{AcknowledgementMessage, ActivationOrId};
 pub use activation::{ActivationMessage, StringMap};
 pub use container::{
-    ContainerCreationAckMessage, ContainerCreationMessage, ContainerDeletionMessage, ContainerMessage, CreationError,
+    ContainerCreationAckMessage, ContainerCreationMessage, ContainerDeletionMessage,
+    ContainerMessage, CreationError,
 };
-pub use event::{ActivationEvent, EventBody, EventMessage};
+pub use event::{ActivationEvent, EventBody, EventMessage, user_defined_status_code};
 pub use fetch::FetchResponsePayload;
 pub use health::{InvokerResourceMessage, InvokerStatus, PingMessage};

@@ -111,7 +111,9 @@ impl Wire for WhiskActionDocument {
         if let Some(t) = o.raw("entityType")
             && t.as_str() != Some("action")
         {
-            return Err(at.key("entityType").error(format!("document type mismatch: expected \"action\", found {t}")));
+            return Err(at.key("entityType").error(format!(
+                "document type mismatch: expected \"action\", found {t}"
+            )));
         }
         Ok(Self {
             id: o.opt("_id")?,

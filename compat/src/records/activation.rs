@@ -25,9 +25,14 @@ impl StatusCode {
     }
 
     fn from_code(n: i64) -> Option<Self> {
-        [Self::Success, Self::ApplicationError, Self::DeveloperError, Self::WhiskError]
-            .into_iter()
-            .find(|s| i64::from(s.code()) == n)
+        [
+            Self::Success,
+            Self::ApplicationError,
+            Self::DeveloperError,
+            Self::WhiskError,
+        ]
+        .into_iter()
+        .find(|s| i64::from(s.code()) == n)
     }
 }
 
@@ -45,14 +50,22 @@ pub struct ActivationResponse {
 impl ActivationResponse {
     /// A success carrying `result`.
     pub fn success(result: Value, size: Option<i64>) -> Self {
-        Self { status_code: StatusCode::Success, result: Some(result), size }
+        Self {
+            status_code: StatusCode::Success,
+            result: Some(result),
+            size,
+        }
     }
 
     /// A failure with `{"error": message}` as result.
     pub fn error(status_code: StatusCode, message: impl Into<String>) -> Self {
         let mut m = serde_json::Map::new();
         m.insert("error".into(), Value::String(message.into()));
-        Self { status_code, result: Some(Value::Object(m)), size: None }
+        Self {
+            status_code,
+            result: Some(Value::Object(m)),
+            size: None,
+        }
     }
 }
 
@@ -60,9 +73,15 @@ impl Wire for ActivationResponse {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let o = Obj::new(v, at)?;
         let code: i64 = o.req("statusCode")?;
-        let status_code =
-            StatusCode::from_code(code).ok_or_else(|| at.key("statusCode").error(format!("status code {code} is not 0..3")))?;
-        Ok(Self { status_code, result: o.opt("result")?, size: o.opt("size")? })
+        let status_code = StatusCode::from_code(code).ok_or_else(|| {
+            at.key("statusCode")
+                .error(format!("status code {code} is not 0..3"))
+        })?;
+        Ok(Self {
+            status_code,
+            result: o.opt("result")?,
+            size: o.opt("size")?,
+        })
     }
 
     fn write(&self) -> Value {
@@ -157,7 +176,12 @@ impl ActivationDocument {
     /// The document for `activation`, with the stock `_id`.
     pub fn new(activation: WhiskActivation, updated: i64) -> Self {
         let id = format!("{}/{}", activation.namespace, activation.activation_id);
-        Self { id, rev: None, activation, updated }
+        Self {
+            id,
+            rev: None,
+            activation,
+            updated,
+        }
     }
 }
 
@@ -167,7 +191,9 @@ impl Wire for ActivationDocument {
         if let Some(t) = o.raw("entityType")
             && t.as_str() != Some("activation")
         {
-            return Err(at.key("entityType").error(format!("document type mismatch: expected \"activation\", found {t}")));
+            return Err(at.key("entityType").error(format!(
+                "document type mismatch: expected \"activation\", found {t}"
+            )));
         }
         Ok(Self {
             id: o.req("_id")?,

@@ -25,11 +25,16 @@ impl InitRequest {
     /// Orders `env` as the invoker's Scala map would (insertion order up to four entries, Scala
     /// `HashMap` order from five). Use this when building a request from scratch.
     pub fn env_in_scala_order(entries: Vec<(String, String)>) -> StringMap {
-        let pairs = entries.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        let pairs = entries
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
         match scala_map(pairs) {
-            Value::Object(m) => {
-                StringMap(m.into_iter().map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned())).collect())
-            }
+            Value::Object(m) => StringMap(
+                m.into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
+                    .collect(),
+            ),
             _ => StringMap::default(),
         }
     }
@@ -55,7 +60,11 @@ impl Wire for InitRequest {
             ("binary".to_owned(), Value::Bool(self.binary)),
             ("main".to_owned(), Value::String(self.main.clone())),
         ];
-        pairs.extend(self.code.clone().map(|c| ("code".to_owned(), Value::String(c))));
+        pairs.extend(
+            self.code
+                .clone()
+                .map(|c| ("code".to_owned(), Value::String(c))),
+        );
         if !self.env.0.is_empty() {
             pairs.push(("env".to_owned(), self.env.write()));
         }
@@ -103,7 +112,12 @@ impl Wire for RunRequest {
     fn write(&self) -> Value {
         Sorted::new()
             .field("action_name", Value::String(self.action_name.clone()))
-            .field("action_version", self.action_version.clone().map_or(Value::Null, Value::String))
+            .field(
+                "action_version",
+                self.action_version
+                    .clone()
+                    .map_or(Value::Null, Value::String),
+            )
             .field("activation_id", Value::String(self.activation_id.clone()))
             .opt("api_key", self.api_key.clone().map(Value::String))
             .field("deadline", Value::String(self.deadline.clone()))
@@ -125,7 +139,10 @@ pub struct RuntimesManifestDocument {
 
 impl Wire for RuntimesManifestDocument {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
-        Ok(Self { manifest: RuntimesManifest::read(v, at)?, raw: v.clone() })
+        Ok(Self {
+            manifest: RuntimesManifest::read(v, at)?,
+            raw: v.clone(),
+        })
     }
     fn write(&self) -> Value {
         self.raw.clone()

@@ -7,8 +7,12 @@ use crate::json::{DecodeError, Path, Value, Wire, read_kind};
 pub fn read_instant(v: &Value, at: Path<'_>) -> Result<i64, DecodeError> {
     match v {
         Value::Number(_) => i64::read(v, at),
-        Value::String(s) => parse_rfc3339_millis(s).ok_or_else(|| at.error(format!("{s:?} is not an ISO-8601 instant"))),
-        other => Err(at.error(format!("expected epoch milliseconds, found {}", read_kind(other)))),
+        Value::String(s) => parse_rfc3339_millis(s)
+            .ok_or_else(|| at.error(format!("{s:?} is not an ISO-8601 instant"))),
+        other => Err(at.error(format!(
+            "expected epoch milliseconds, found {}",
+            read_kind(other)
+        ))),
     }
 }
 
@@ -67,7 +71,10 @@ mod tests {
     fn iso_instants_round_trip() {
         let ms = parse_rfc3339_millis("2023-11-14T22:13:20.180254874Z");
         assert_eq!(ms, Some(1_700_000_000_180));
-        assert_eq!(format_rfc3339_millis(1_700_000_000_180), "2023-11-14T22:13:20.180Z");
+        assert_eq!(
+            format_rfc3339_millis(1_700_000_000_180),
+            "2023-11-14T22:13:20.180Z"
+        );
         assert_eq!(parse_rfc3339_millis("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339_millis("yesterday"), None);
     }

@@ -24,7 +24,11 @@ impl EntityName {
                     && (word(*last) || matches!(last, b'@' | b'.' | b'&' | b'-'))
             }
         };
-        if ok { Ok(Self(s.to_owned())) } else { Err(format!("{s:?} is not a valid entity name")) }
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(format!("{s:?} is not a valid entity name"))
+        }
     }
 
     /// The name text.
@@ -112,7 +116,11 @@ pub struct SemVer {
 
 impl Default for SemVer {
     fn default() -> Self {
-        Self { major: 0, minor: 0, patch: 1 }
+        Self {
+            major: 0,
+            minor: 0,
+            patch: 1,
+        }
     }
 }
 
@@ -120,7 +128,11 @@ impl SemVer {
     /// Parses a version string as OpenWhisk's lenient reader does.
     pub fn parse(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.split('.').collect();
-        let num = |p: &str| p.trim().parse::<u32>().map_err(|_| format!("{s:?} is not a semantic version"));
+        let num = |p: &str| {
+            p.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{s:?} is not a semantic version"))
+        };
         let (major, minor, patch) = match parts.as_slice() {
             [a] => (num(a)?, 0, 0),
             [a, b] => (num(a)?, num(b)?, 0),
@@ -128,9 +140,15 @@ impl SemVer {
             _ => return Err(format!("{s:?} is not a semantic version")),
         };
         if major == 0 && minor == 0 && patch == 0 {
-            return Err(format!("{s:?} is not a semantic version: all parts are zero"));
+            return Err(format!(
+                "{s:?} is not a semantic version: all parts are zero"
+            ));
         }
-        Ok(Self { major, minor, patch })
+        Ok(Self {
+            major,
+            minor,
+            patch,
+        })
     }
 }
 
@@ -165,7 +183,12 @@ pub struct FullyQualifiedEntityName {
 impl FullyQualifiedEntityName {
     /// A name without version or binding.
     pub fn new(path: EntityPath, name: EntityName) -> Self {
-        Self { path, name, version: None, binding: None }
+        Self {
+            path,
+            name,
+            version: None,
+            binding: None,
+        }
     }
 
     /// `path/name`: the document id, and the `<fqn>` of etcd keys (no version, no binding).
@@ -185,7 +208,9 @@ impl FullyQualifiedEntityName {
         let path = EntityPath::parse(s)?;
         let mut segments = path.0;
         if segments.len() < 2 {
-            return Err(format!("{s:?} is not a fully qualified name: it needs a namespace and a name"));
+            return Err(format!(
+                "{s:?} is not a fully qualified name: it needs a namespace and a name"
+            ));
         }
         let name = segments.pop().ok_or_else(|| format!("{s:?} has no name"))?;
         Ok(Self::new(EntityPath(segments), name))
@@ -216,7 +241,10 @@ impl Wire for FullyQualifiedEntityName {
                     binding: o.opt("binding")?,
                 })
             }
-            other => Err(at.error(format!("expected an entity name object or string, found {}", read_kind(other)))),
+            other => Err(at.error(format!(
+                "expected an entity name object or string, found {}",
+                read_kind(other)
+            ))),
         }
     }
 
@@ -247,8 +275,14 @@ mod tests {
 
     #[test]
     fn semver_is_lenient_like_scala() {
-        assert_eq!(SemVer::parse("1").map(|v| v.to_string()), Ok("1.0.0".into()));
-        assert_eq!(SemVer::parse("1.2").map(|v| v.to_string()), Ok("1.2.0".into()));
+        assert_eq!(
+            SemVer::parse("1").map(|v| v.to_string()),
+            Ok("1.0.0".into())
+        );
+        assert_eq!(
+            SemVer::parse("1.2").map(|v| v.to_string()),
+            Ok("1.2.0".into())
+        );
         assert!(SemVer::parse("0.0.0").is_err());
         assert!(SemVer::parse("-1.0.0").is_err());
         assert!(SemVer::parse("1.2.3.4").is_err());

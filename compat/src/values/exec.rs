@@ -43,7 +43,10 @@ impl Wire for CodeBody {
                     digest: o.opt("digest")?,
                 }))
             }
-            other => Err(at.error(format!("expected code text or an attachment object, found {}", read_kind(other)))),
+            other => Err(at.error(format!(
+                "expected code text or an attachment object, found {}",
+                read_kind(other)
+            ))),
         }
     }
 
@@ -147,12 +150,20 @@ fn read_common<'a>(v: &'a Value, at: Path<'a>) -> Result<ExecFields<'a>, DecodeE
     let o = Obj::new(v, at)?;
     let kind = match o.raw("kind") {
         Some(Value::String(k)) => k.trim().to_lowercase(),
-        _ => return Err(at.key("kind").error("'kind' must be a string defined in 'exec'")),
+        _ => {
+            return Err(at
+                .key("kind")
+                .error("'kind' must be a string defined in 'exec'"));
+        }
     };
     let main = match o.raw("main") {
         None => None,
         Some(Value::String(m)) => Some(m.clone()),
-        Some(_) => return Err(at.key("main").error(format!("if defined, 'main' must be a string for '{kind}' actions"))),
+        Some(_) => {
+            return Err(at.key("main").error(format!(
+                "if defined, 'main' must be a string for '{kind}' actions"
+            )));
+        }
     };
     Ok(ExecFields { kind, main, o })
 }
@@ -160,15 +171,24 @@ fn read_common<'a>(v: &'a Value, at: Path<'a>) -> Result<ExecFields<'a>, DecodeE
 fn read_components(o: &Obj<'_>) -> Result<Vec<FullyQualifiedEntityName>, DecodeError> {
     match o.raw("components") {
         Some(Value::Array(_)) => o.req("components"),
-        Some(_) => Err(o.path().key("components").error("'components' must be an array")),
-        None => Err(o.path().key("components").error("'components' must be defined for sequence kind")),
+        Some(_) => Err(o
+            .path()
+            .key("components")
+            .error("'components' must be an array")),
+        None => Err(o
+            .path()
+            .key("components")
+            .error("'components' must be defined for sequence kind")),
     }
 }
 
 fn read_image(o: &Obj<'_>) -> Result<String, DecodeError> {
     match o.raw("image") {
         Some(Value::String(i)) if !i.trim().is_empty() => Ok(i.clone()),
-        _ => Err(o.path().key("image").error("'image' must be a string defined in 'exec' for 'blackbox' actions")),
+        _ => Err(o
+            .path()
+            .key("image")
+            .error("'image' must be a string defined in 'exec' for 'blackbox' actions")),
     }
 }
 
@@ -176,13 +196,23 @@ fn read_image(o: &Obj<'_>) -> Result<String, DecodeError> {
 /// and whether `main` is required.
 fn resolve_kind(kind: &str, at: Path<'_>) -> Result<(String, bool, bool), DecodeError> {
     let m = manifest();
-    let k = m.resolve(kind).ok_or_else(|| at.key("kind").error(format!("kind '{kind}' is not in the runtimes manifest")))?;
+    let k = m.resolve(kind).ok_or_else(|| {
+        at.key("kind")
+            .error(format!("kind '{kind}' is not in the runtimes manifest"))
+    })?;
     Ok((k.kind.clone(), k.attached.is_some(), k.require_main))
 }
 
-fn require_main(main: &Option<String>, needed: bool, kind: &str, at: Path<'_>) -> Result<(), DecodeError> {
+fn require_main(
+    main: &Option<String>,
+    needed: bool,
+    kind: &str,
+    at: Path<'_>,
+) -> Result<(), DecodeError> {
     if needed && main.is_none() {
-        return Err(at.key("main").error(format!("'main' must be a string defined in 'exec' for '{kind}' actions")));
+        return Err(at.key("main").error(format!(
+            "'main' must be a string defined in 'exec' for '{kind}' actions"
+        )));
     }
     Ok(())
 }
@@ -198,7 +228,9 @@ impl Wire for Exec {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let ExecFields { kind, main, o } = read_common(v, at)?;
         match kind.as_str() {
-            "sequence" => Ok(Self::Sequence { components: read_components(&o)? }),
+            "sequence" => Ok(Self::Sequence {
+                components: read_components(&o)?,
+            }),
             "blackbox" => {
                 let image = read_image(&o)?;
                 let code = match o.raw("code") {
@@ -210,32 +242,55 @@ impl Wire for Exec {
                     Some(c) => binary_of(c, &o)?,
                     None => false,
                 };
-                Ok(Self::Blackbox { image, code, binary, main })
+                Ok(Self::Blackbox {
+                    image,
+                    code,
+                    binary,
+                    main,
+                })
             }
             _ => {
                 let (kind, attached, needs_main) = resolve_kind(&kind, at)?;
                 let (key, raw) = match (o.raw("code"), o.raw("jar")) {
                     (Some(c), _) => ("code", c),
                     (None, Some(j)) if attached => ("jar", j),
-                    _ => return Err(at.key("code").error(format!("'code' must be defined in 'exec' for '{kind}' actions"))),
+                    _ => {
+                        return Err(at.key("code").error(format!(
+                            "'code' must be defined in 'exec' for '{kind}' actions"
+                        )));
+                    }
                 };
                 let code = match raw {
                     Value::String(s) => CodeBody::Inline(s.clone()),
                     _ if attached => CodeBody::read(raw, at.key(key))?,
-                    _ => return Err(at.key(key).error(format!("'code' must be a string for '{kind}' actions"))),
+                    _ => {
+                        return Err(at
+                            .key(key)
+                            .error(format!("'code' must be a string for '{kind}' actions")));
+                    }
                 };
                 if attached {
                     require_main(&main, needs_main, &kind, at)?;
                 }
                 let binary = binary_of(&code, &o)?;
-                Ok(Self::Code { kind, code, binary, main })
+                Ok(Self::Code {
+                    kind,
+                    code,
+                    binary,
+                    main,
+                })
             }
         }
     }
 
     fn write(&self) -> Value {
         match self {
-            Self::Code { kind, code, binary, main } => {
+            Self::Code {
+                kind,
+                code,
+                binary,
+                main,
+            } => {
                 let mut pairs = vec![
                     ("kind".to_owned(), Value::String(kind.clone())),
                     ("code".to_owned(), code.write()),
@@ -244,7 +299,12 @@ impl Wire for Exec {
                 pairs.extend(main.clone().map(|m| ("main".to_owned(), Value::String(m))));
                 scala_map(pairs)
             }
-            Self::Blackbox { image, code, binary, main } => {
+            Self::Blackbox {
+                image,
+                code,
+                binary,
+                main,
+            } => {
                 let mut pairs = vec![
                     ("kind".to_owned(), Value::String("blackbox".into())),
                     ("image".to_owned(), Value::String(image.clone())),
@@ -261,7 +321,10 @@ impl Wire for Exec {
 
 fn write_sequence(components: &[FullyQualifiedEntityName]) -> Value {
     let names = components.iter().map(|c| Value::String(format!("/{c}")));
-    Sorted::new().field("components", Value::Array(names.collect())).field("kind", Value::String("sequence".into())).build()
+    Sorted::new()
+        .field("components", Value::Array(names.collect()))
+        .field("kind", Value::String("sequence".into()))
+        .build()
 }
 
 impl Exec {
@@ -277,13 +340,26 @@ impl Exec {
     /// The metadata form of this exec.
     pub fn metadata(&self) -> ExecMetaData {
         match self {
-            Self::Code { kind, binary, main, .. } => {
-                ExecMetaData::Code { kind: kind.clone(), binary: *binary, main: main.clone() }
-            }
-            Self::Blackbox { image, binary, main, .. } => {
-                ExecMetaData::Blackbox { image: image.clone(), binary: *binary, main: main.clone() }
-            }
-            Self::Sequence { components } => ExecMetaData::Sequence { components: components.clone() },
+            Self::Code {
+                kind, binary, main, ..
+            } => ExecMetaData::Code {
+                kind: kind.clone(),
+                binary: *binary,
+                main: main.clone(),
+            },
+            Self::Blackbox {
+                image,
+                binary,
+                main,
+                ..
+            } => ExecMetaData::Blackbox {
+                image: image.clone(),
+                binary: *binary,
+                main: main.clone(),
+            },
+            Self::Sequence { components } => ExecMetaData::Sequence {
+                components: components.clone(),
+            },
         }
     }
 }
@@ -313,14 +389,24 @@ impl Wire for ExecMetaData {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let ExecFields { kind, main, o } = read_common(v, at)?;
         if kind == "sequence" {
-            return Ok(Self::Sequence { components: read_components(&o)? });
+            return Ok(Self::Sequence {
+                components: read_components(&o)?,
+            });
         }
         let binary = match o.raw("binary") {
             Some(Value::Bool(b)) => *b,
-            _ => return Err(at.key("binary").error("'binary' must be a boolean defined in 'exec'")),
+            _ => {
+                return Err(at
+                    .key("binary")
+                    .error("'binary' must be a boolean defined in 'exec'"));
+            }
         };
         if kind == "blackbox" {
-            return Ok(Self::Blackbox { image: read_image(&o)?, binary, main });
+            return Ok(Self::Blackbox {
+                image: read_image(&o)?,
+                binary,
+                main,
+            });
         }
         let (kind, attached, needs_main) = resolve_kind(&kind, at)?;
         if attached {
@@ -340,7 +426,11 @@ impl Wire for ExecMetaData {
                     m.insert("main".into(), Value::String(main.clone()));
                 }
             }
-            Self::Blackbox { image, binary, main } => {
+            Self::Blackbox {
+                image,
+                binary,
+                main,
+            } => {
                 m.insert("kind".into(), Value::String("blackbox".into()));
                 m.insert("image".into(), Value::String(image.clone()));
                 m.insert("binary".into(), Value::Bool(*binary));

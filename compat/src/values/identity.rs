@@ -16,10 +16,16 @@ pub struct Namespace {
 impl Wire for Namespace {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let o = Obj::new(v, at)?;
-        Ok(Self { name: o.req("name")?, uuid: o.req("uuid")? })
+        Ok(Self {
+            name: o.req("name")?,
+            uuid: o.req("uuid")?,
+        })
     }
     fn write(&self) -> Value {
-        Sorted::new().field("name", self.name.write()).field("uuid", Value::String(self.uuid.clone())).build()
+        Sorted::new()
+            .field("name", self.name.write())
+            .field("uuid", Value::String(self.uuid.clone()))
+            .build()
     }
 }
 
@@ -95,8 +101,16 @@ impl Wire for UserLimits {
             .opt("maxParameterSize", size(&self.max_parameter_size))
             .opt("maxPayloadSize", size(&self.max_payload_size))
             .opt("truncationSize", size(&self.truncation_size))
-            .opt("warmedContainerKeepingCount", int(self.warmed_container_keeping_count))
-            .opt("warmedContainerKeepingTimeout", self.warmed_container_keeping_timeout.clone().map(Value::String))
+            .opt(
+                "warmedContainerKeepingCount",
+                int(self.warmed_container_keeping_count),
+            )
+            .opt(
+                "warmedContainerKeepingTimeout",
+                self.warmed_container_keeping_timeout
+                    .clone()
+                    .map(Value::String),
+            )
             .opt("maxActionInstances", int(self.max_action_instances))
             .build()
     }
@@ -132,7 +146,9 @@ fn read_rights(v: &Value, at: Path<'_>) -> Result<Vec<String>, DecodeError> {
     for (i, name) in names.iter().enumerate() {
         let norm = name.trim().to_ascii_uppercase();
         if !PRIVILEGES.contains(&norm.as_str()) {
-            return Err(at.index(i).error(format!("{name:?} is not a privilege (READ, PUT, DELETE, ACTIVATE, REJECT)")));
+            return Err(at.index(i).error(format!(
+                "{name:?} is not a privilege (READ, PUT, DELETE, ACTIVATE, REJECT)"
+            )));
         }
         if !rights.contains(&norm) {
             rights.push(norm);
@@ -146,11 +162,16 @@ impl Wire for Identity {
         let o = Obj::new(v, at)?;
         let subject: String = o.req("subject")?;
         if subject.trim().chars().count() < 5 {
-            return Err(at.key("subject").error(format!("subject {subject:?} is shorter than 5 characters")));
+            return Err(at
+                .key("subject")
+                .error(format!("subject {subject:?} is shorter than 5 characters")));
         }
         let authkey = o.with("authkey", |v, p| match v {
             Value::Object(_) => Ok(v.clone()),
-            other => Err(p.error(format!("expected an auth key object, found {}", read_kind(other)))),
+            other => Err(p.error(format!(
+                "expected an auth key object, found {}",
+                read_kind(other)
+            ))),
         })?;
         Ok(Self {
             subject,

@@ -66,7 +66,11 @@ impl DocRevision {
     pub fn new(rev: impl Into<String>) -> Self {
         let rev = rev.into();
         let trimmed = rev.trim();
-        if trimmed.is_empty() { Self(None) } else { Self(Some(trimmed.to_owned())) }
+        if trimmed.is_empty() {
+            Self(None)
+        } else {
+            Self(Some(trimmed.to_owned()))
+        }
     }
 
     /// No revision.
@@ -97,7 +101,10 @@ impl Wire for DocRevision {
         match v {
             Value::String(s) => Ok(Self::new(s.as_str())),
             Value::Null => Ok(Self(None)),
-            other => Err(at.error(format!("expected a revision string or null, found {}", read_kind(other)))),
+            other => Err(at.error(format!(
+                "expected a revision string or null, found {}",
+                read_kind(other)
+            ))),
         }
     }
 

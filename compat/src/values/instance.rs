@@ -50,7 +50,10 @@ impl fmt::Display for InvokerInstanceId {
     /// `invoker<N>[/<uniqueName>[/<displayedName>]]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "invoker{}", self.instance)?;
-        for name in [&self.unique_name, &self.displayed_name].into_iter().flatten() {
+        for name in [&self.unique_name, &self.displayed_name]
+            .into_iter()
+            .flatten()
+        {
             write!(f, "/{name}")?;
         }
         Ok(())
@@ -61,8 +64,14 @@ fn expect_instance_type(o: &Obj<'_>, expected: &str, required: bool) -> Result<(
     match o.raw("instanceType") {
         Some(Value::String(s)) if s == expected => Ok(()),
         None if !required => Ok(()),
-        Some(other) => Err(o.path().key("instanceType").error(format!("expected \"{expected}\", found {other}"))),
-        None => Err(o.path().key("instanceType").error("required member is missing")),
+        Some(other) => Err(o
+            .path()
+            .key("instanceType")
+            .error(format!("expected \"{expected}\", found {other}"))),
+        None => Err(o
+            .path()
+            .key("instanceType")
+            .error("required member is missing")),
     }
 }
 
@@ -85,7 +94,10 @@ impl Wire for InvokerInstanceId {
         Sorted::new()
             .opt("busyMemory", self.busy_memory.as_ref().map(Wire::write))
             .field("dedicatedNamespaces", self.dedicated_namespaces.write())
-            .opt("displayedName", self.displayed_name.clone().map(Value::String))
+            .opt(
+                "displayedName",
+                self.displayed_name.clone().map(Value::String),
+            )
             .field("instance", Value::from(self.instance))
             .field("instanceType", Value::String("invoker".into()))
             .field("tags", self.tags.write())
@@ -102,7 +114,9 @@ fn validate_instance_name(s: &str) -> Result<(), String> {
     if !s.is_empty() && s.len() <= 128 && s.bytes().all(allowed) {
         Ok(())
     } else {
-        Err(format!("{s:?} must match [a-zA-Z0-9._-]+ and be at most 128 characters"))
+        Err(format!(
+            "{s:?} must match [a-zA-Z0-9._-]+ and be at most 128 characters"
+        ))
     }
 }
 
@@ -161,7 +175,9 @@ impl Wire for SchedulerInstanceId {
         Self::new(s).map_err(|e| at.key("asString").error(e))
     }
     fn write(&self) -> Value {
-        Sorted::new().field("asString", Value::String(self.as_string.clone())).build()
+        Sorted::new()
+            .field("asString", Value::String(self.as_string.clone()))
+            .build()
     }
 }
 
@@ -180,7 +196,9 @@ impl Wire for InstanceId {
         match o.raw("instanceType").and_then(Value::as_str) {
             Some("invoker") => InvokerInstanceId::read(v, at).map(Self::Invoker),
             Some("controller") => ControllerInstanceId::read(v, at).map(Self::Controller),
-            _ => Err(at.key("instanceType").error("expected \"invoker\" or \"controller\"")),
+            _ => Err(at
+                .key("instanceType")
+                .error("expected \"invoker\" or \"controller\"")),
         }
     }
     fn write(&self) -> Value {
@@ -222,9 +240,16 @@ impl Wire for SchedulerEndpoints {
         } else if o.has("akkaPort") {
             (o.req("akkaPort")?, RemotingDialect::Akka)
         } else {
-            return Err(at.key("pekkoPort").error("required member is missing (nor is there an akkaPort)"));
+            return Err(at
+                .key("pekkoPort")
+                .error("required member is missing (nor is there an akkaPort)"));
         };
-        Ok(Self { host: o.req("host")?, rpc_port: o.req("rpcPort")?, remoting_port, dialect })
+        Ok(Self {
+            host: o.req("host")?,
+            rpc_port: o.req("rpcPort")?,
+            remoting_port,
+            dialect,
+        })
     }
 
     fn write(&self) -> Value {
@@ -254,7 +279,11 @@ pub struct SchedulerStates {
 impl Wire for SchedulerStates {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let o = Obj::new(v, at)?;
-        Ok(Self { sid: o.req("sid")?, endpoints: o.req("endpoints")?, queue_size: o.req("queueSize")? })
+        Ok(Self {
+            sid: o.req("sid")?,
+            endpoints: o.req("endpoints")?,
+            queue_size: o.req("queueSize")?,
+        })
     }
     fn write(&self) -> Value {
         Sorted::new()

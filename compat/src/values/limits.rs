@@ -40,7 +40,10 @@ pub struct ByteSize {
 impl ByteSize {
     /// `n` mebibytes.
     pub fn mb(n: u64) -> Self {
-        Self { size: n, unit: SizeUnit::MB }
+        Self {
+            size: n,
+            unit: SizeUnit::MB,
+        }
     }
 
     /// Size in bytes (saturating).
@@ -116,7 +119,13 @@ pub struct ActionLimits {
 
 impl Default for ActionLimits {
     fn default() -> Self {
-        Self { timeout_ms: 60_000, memory_mb: 256, logs_mb: STD_LOG_LIMIT_MB, concurrency: STD_CONCURRENCY, instances: None }
+        Self {
+            timeout_ms: 60_000,
+            memory_mb: 256,
+            logs_mb: STD_LOG_LIMIT_MB,
+            concurrency: STD_CONCURRENCY,
+            instances: None,
+        }
     }
 }
 
@@ -149,8 +158,14 @@ mod tests {
 
     #[test]
     fn byte_sizes_keep_their_unit() {
-        assert_eq!(ByteSize::parse("256 MB").map(|b| b.to_string()), Ok("256 MB".into()));
-        assert_eq!(ByteSize::parse("2048m").map(|b| b.to_string()), Ok("2048 MB".into()));
+        assert_eq!(
+            ByteSize::parse("256 MB").map(|b| b.to_string()),
+            Ok("256 MB".into())
+        );
+        assert_eq!(
+            ByteSize::parse("2048m").map(|b| b.to_string()),
+            Ok("2048 MB".into())
+        );
         assert_eq!(ByteSize::parse("2147483648 B").map(|b| b.to_mb()), Ok(2048));
         assert!(ByteSize::parse("12 TB").is_err());
         assert!(ByteSize::parse("  12 MB").is_err());

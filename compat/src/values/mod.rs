@@ -2,8 +2,8 @@
 
 mod entity;
 mod exec;
-mod ids;
 mod identity;
+mod ids;
 mod instance;
 mod limits;
 mod parameters;
@@ -11,11 +11,11 @@ mod tid;
 
 pub use entity::{EntityName, EntityPath, FullyQualifiedEntityName, SemVer};
 pub use exec::{Attachment, CodeBody, Exec, ExecMetaData};
-pub use ids::{ActivationId, CreationId, DocRevision};
 pub use identity::{Identity, Namespace, UserLimits};
+pub use ids::{ActivationId, CreationId, DocRevision};
 pub use instance::{
-    ControllerInstanceId, InstanceId, InvokerInstanceId, RemotingDialect, SchedulerEndpoints, SchedulerInstanceId,
-    SchedulerStates,
+    ControllerInstanceId, InstanceId, InvokerInstanceId, RemotingDialect, SchedulerEndpoints,
+    SchedulerInstanceId, SchedulerStates,
 };
 pub use limits::{ActionLimits, ByteSize, SizeUnit};
 pub use parameters::{Parameter, Parameters};

@@ -45,7 +45,12 @@ impl Parameters {
 
     /// Builds plain `key: value` entries.
     pub fn from_pairs<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Self {
-        Self::from_entries(pairs.into_iter().map(|(k, v)| Parameter { key: k.into(), value: v, init: false, encryption: None }))
+        Self::from_entries(pairs.into_iter().map(|(k, v)| Parameter {
+            key: k.into(),
+            value: v,
+            init: false,
+            encryption: None,
+        }))
     }
 
     /// The entries in written order.
@@ -74,24 +79,46 @@ impl Parameters {
 fn read_parameter(v: &Value, at: Path<'_>) -> Result<Parameter, DecodeError> {
     let o = Obj::new(v, at)?;
     let key: String = o.req("key")?;
-    let value = o.raw("value").cloned().ok_or_else(|| at.key("value").error("required member is missing"))?;
+    let value = o
+        .raw("value")
+        .cloned()
+        .ok_or_else(|| at.key("value").error("required member is missing"))?;
     let init: Option<bool> = o.opt("init")?;
     let encryption = match o.raw("encryption") {
         None => None,
         Some(Value::Null) if o.has("init") => None,
-        Some(Value::Null) => return Err(at.key("encryption").error("parameters malformed: null encryption without init")),
+        Some(Value::Null) => {
+            return Err(at
+                .key("encryption")
+                .error("parameters malformed: null encryption without init"));
+        }
         Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => return Err(at.key("encryption").error(format!("expected a string, found {}", read_kind(other)))),
+        Some(other) => {
+            return Err(at
+                .key("encryption")
+                .error(format!("expected a string, found {}", read_kind(other))));
+        }
     };
-    Ok(Parameter { key, value, init: init.unwrap_or(false), encryption })
+    Ok(Parameter {
+        key,
+        value,
+        init: init.unwrap_or(false),
+        encryption,
+    })
 }
 
 impl Wire for Parameters {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let Value::Array(items) = v else {
-            return Err(at.error(format!("expected a parameter array, found {}", read_kind(v))));
+            return Err(at.error(format!(
+                "expected a parameter array, found {}",
+                read_kind(v)
+            )));
         };
-        let entries = items.iter().enumerate().map(|(i, item)| read_parameter(item, at.index(i)));
+        let entries = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| read_parameter(item, at.index(i)));
         Ok(Self::from_entries(entries.collect::<Result<Vec<_>, _>>()?))
     }
 

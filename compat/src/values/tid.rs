@@ -22,7 +22,12 @@ pub struct TransactionId {
 impl TransactionId {
     /// A transaction with no parent and no extra logging.
     pub fn new(id: impl Into<String>, start_millis: i64) -> Self {
-        Self { id: id.into(), start_millis, extra_logging: false, parent: None }
+        Self {
+            id: id.into(),
+            start_millis,
+            extra_logging: false,
+            parent: None,
+        }
     }
 
     /// What the Scala reader yields for anything it cannot read: `sid_unknown`, started at the
@@ -46,14 +51,21 @@ impl TransactionId {
             Some(p) => Some(Box::new(Self::read_strict(p)?)),
             None => None,
         };
-        Some(Self { id, start_millis, extra_logging, parent })
+        Some(Self {
+            id,
+            start_millis,
+            extra_logging,
+            parent,
+        })
     }
 }
 
 fn process_start_millis() -> i64 {
     static START: OnceLock<i64> = OnceLock::new();
     *START.get_or_init(|| {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     })
 }
 
@@ -64,7 +76,10 @@ impl Wire for TransactionId {
     }
 
     fn write(&self) -> Value {
-        let mut items = vec![Value::String(self.id.clone()), Value::from(self.start_millis)];
+        let mut items = vec![
+            Value::String(self.id.clone()),
+            Value::from(self.start_millis),
+        ];
         if self.extra_logging {
             items.push(Value::Bool(true));
         }
