@@ -67,7 +67,7 @@ impl Wire for CodeBody {
 /// OpenWhisk recomputes `binary` from this rather than trusting the stored flag.
 pub fn is_binary_code(code: &str) -> bool {
     let t = code.trim().as_bytes();
-    if t.is_empty() || t.len() % 4 != 0 {
+    if t.is_empty() || !t.len().is_multiple_of(4) {
         return false;
     }
     let alphabet = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
