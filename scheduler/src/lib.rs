@@ -1,2 +1,6 @@
 //! The OpenWhisk scheduler: per-action queues, pull-based dispatch over gRPC and container
 //! provisioning coordinated through etcd. Work in progress; see the project's issues.
+//!
+//! - [`decision`]: the provisioning rule run every tick for each queue (pure).
+
+pub mod decision;
