@@ -2,5 +2,7 @@
 //! provisioning coordinated through etcd. Work in progress; see the project's issues.
 //!
 //! - [`decision`]: the provisioning rule run every tick for each queue (pure).
+//! - [`placement`]: choosing invokers for a batch of container creations (pure).
 
 pub mod decision;
+pub mod placement;
