@@ -3,6 +3,8 @@
 //!
 //! - [`decision`]: the provisioning rule run every tick for each queue (pure).
 //! - [`placement`]: choosing invokers for a batch of container creations (pure).
+//! - [`queue`]: the per-action queue state machine (pure).
 
 pub mod decision;
 pub mod placement;
+pub mod queue;
