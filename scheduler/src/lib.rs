@@ -5,6 +5,7 @@
 //! - [`placement`]: choosing invokers for a batch of container creations (pure).
 //! - [`queue`]: the per-action queue state machine (pure).
 
+pub mod config;
 pub mod decision;
 pub mod placement;
 pub mod queue;
