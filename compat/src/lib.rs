@@ -5,9 +5,12 @@
 //! - [`messages`]: Kafka messages (activations, container commands, acks, events);
 //! - [`records`]: CouchDB documents, activation records, runtime `/init` and `/run` bodies;
 //! - [`runtimes`]: the runtimes manifest;
-//! - [`codec`]: decoding and encoding whole documents, and the registry `ow-wire` uses.
+//! - [`codec`]: decoding and encoding whole documents, and the registry `ow-wire` uses;
+//! - `coordination` (feature `etcd`): leases, writes, transactions and watches on etcd.
 
 pub mod codec;
+#[cfg(feature = "etcd")]
+pub mod coordination;
 pub mod json;
 pub mod messages;
 pub mod records;
