@@ -6,15 +6,21 @@
 //! - [`records`]: CouchDB documents, activation records, runtime `/init` and `/run` bodies;
 //! - [`runtimes`]: the runtimes manifest;
 //! - [`codec`]: decoding and encoding whole documents, and the registry `ow-wire` uses;
-//! - `coordination` (feature `etcd`): leases, writes, transactions and watches on etcd.
+//! - `coordination` (feature `etcd`): leases, writes, transactions and watches on etcd;
+//! - [`grpc`]: `activation.ActivationService` (prost/tonic) and its JSON-in-string fields;
+//! - [`etcd_keys`]: the etcd key catalog, builders and parser;
+//! - [`topics`]: Kafka topic names, topic configs, consumer/producer settings.
 
 pub mod codec;
 #[cfg(feature = "etcd")]
 pub mod coordination;
+pub mod etcd_keys;
+pub mod grpc;
 pub mod json;
 pub mod messages;
 pub mod records;
 pub mod runtimes;
+pub mod topics;
 pub mod values;
 
 pub use codec::{Codec, WireError};
