@@ -1,11 +1,18 @@
 //! The OpenWhisk scheduler: per-action queues, pull-based dispatch over gRPC and container
-//! provisioning coordinated through etcd. Work in progress; see the project's issues.
+//! provisioning coordinated through etcd, speaking the stock contracts.
 //!
-//! - [`decision`]: the provisioning rule run every tick for each queue (pure).
-//! - [`placement`]: choosing invokers for a batch of container creations (pure).
-//! - [`queue`]: the per-action queue state machine (pure).
+//! Pure decisions: [`decision`] (provisioning rule), [`placement`] (invoker choice), [`queue`]
+//! (per-action state machine), [`config`] (settings). I/O edges: [`bus`] (Kafka), [`store`]
+//! (CouchDB), etcd through `ow_compat::coordination`. Wiring: [`engine`] (tasks and shared
+//! state), [`service`] (gRPC), [`admin`] (HTTP), [`metrics`].
 
+pub mod admin;
+pub mod bus;
 pub mod config;
 pub mod decision;
+pub mod engine;
+pub mod metrics;
 pub mod placement;
 pub mod queue;
+pub mod service;
+pub mod store;

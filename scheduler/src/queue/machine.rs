@@ -55,6 +55,11 @@ impl<M: Clone> ActionQueue<M> {
         self.fifo.len()
     }
 
+    /// The waiting activations, oldest first.
+    pub fn waiting(&self) -> impl Iterator<Item = &M> {
+        self.fifo.iter().map(|q| &q.msg)
+    }
+
     /// No activation waits.
     pub fn is_empty(&self) -> bool {
         self.fifo.is_empty()

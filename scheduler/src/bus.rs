@@ -1,0 +1,196 @@
+//! Kafka, the way the stock components use it: records with no key and a JSON value; one
+//! consumer group per topic named after the topic; offsets committed synchronously right after
+//! each poll (at-most-once, as stock).
+
+use std::future::Future;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A Kafka operation that failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BusError {
+    /// The client could not be created.
+    #[error("kafka client for {brokers} could not be created: {reason}")]
+    Client { brokers: String, reason: String },
+    /// A record could not be produced.
+    #[error("producing to {topic} failed: {reason}")]
+    Produce { topic: String, reason: String },
+    /// A topic could not be created.
+    #[error("creating topic {topic} failed: {reason}")]
+    Topic { topic: String, reason: String },
+}
+
+/// Sends JSON records.
+pub trait MessageBus: Clone + Send + Sync + 'static {
+    /// Produces `payload` to `topic` with no key.
+    fn send(
+        &self,
+        topic: &str,
+        payload: String,
+    ) -> impl Future<Output = Result<(), BusError>> + Send;
+}
+
+/// The Kafka producer (`acks=1`, size limit as the stock producers with a limit).
+#[derive(Clone)]
+pub struct KafkaBus {
+    producer: FutureProducer,
+}
+
+impl std::fmt::Debug for KafkaBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KafkaBus")
+    }
+}
+
+/// `payload.max` + serdes overhead, in bytes.
+const MAX_REQUEST_SIZE: &str = "1054644";
+
+impl KafkaBus {
+    /// A producer for `brokers` (`host:port,...`).
+    pub fn new(brokers: &str) -> Result<Self, BusError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("acks", "1")
+            .set("request.timeout.ms", "30000")
+            .set("metadata.max.age.ms", "15000")
+            .set("message.max.bytes", MAX_REQUEST_SIZE)
+            .set("linger.ms", "0")
+            .create()
+            .map_err(|e| BusError::Client {
+                brokers: brokers.into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self { producer })
+    }
+}
+
+impl MessageBus for KafkaBus {
+    async fn send(&self, topic: &str, payload: String) -> Result<(), BusError> {
+        let record: FutureRecord<'_, (), String> = FutureRecord::to(topic).payload(&payload);
+        self.producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| BusError::Produce {
+                topic: topic.into(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+/// Creates `topic` with OpenWhisk's settings if it does not exist.
+pub async fn ensure_topic(
+    brokers: &str,
+    topic: &str,
+    configs: &[(&str, &str)],
+) -> Result<(), BusError> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .map_err(|e| BusError::Client {
+            brokers: brokers.into(),
+            reason: e.to_string(),
+        })?;
+    let mut new_topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
+    for (k, v) in configs {
+        new_topic = new_topic.set(k, v);
+    }
+    let results = admin
+        .create_topics(
+            [&new_topic],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .map_err(|e| BusError::Topic {
+            topic: topic.into(),
+            reason: e.to_string(),
+        })?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => {
+                return Err(BusError::Topic {
+                    topic: topic.into(),
+                    reason: code.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One consumed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Its topic.
+    pub topic: String,
+    /// Its offset (for logs about records that are skipped).
+    pub offset: i64,
+    /// Its value.
+    pub payload: Vec<u8>,
+}
+
+/// Consumes `topic` in group `topic` and hands each record to `out`, committing synchronously
+/// after each record is read (stock at-most-once semantics).
+pub fn consume(
+    brokers: &str,
+    topic: &str,
+    out: mpsc::Sender<Record>,
+    shutdown: CancellationToken,
+) -> Result<(), BusError> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", topic)
+        .set("client.id", format!("consumer-{topic}"))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "30000")
+        .set("heartbeat.interval.ms", "10000")
+        .set("max.poll.interval.ms", "1800000")
+        .set("fetch.wait.max.ms", "500")
+        .create()
+        .map_err(|e| BusError::Client {
+            brokers: brokers.into(),
+            reason: e.to_string(),
+        })?;
+    consumer.subscribe(&[topic]).map_err(|e| BusError::Client {
+        brokers: brokers.into(),
+        reason: e.to_string(),
+    })?;
+    let topic = topic.to_owned();
+    tokio::spawn(async move {
+        loop {
+            let msg = tokio::select! {
+                () = shutdown.cancelled() => return,
+                m = consumer.recv() => m,
+            };
+            let record = match msg {
+                Ok(m) => Record {
+                    topic: topic.clone(),
+                    offset: m.offset(),
+                    payload: m.payload().unwrap_or_default().to_vec(),
+                },
+                Err(e) => {
+                    tracing::warn!(%topic, error = %e, "kafka consume error");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+                tracing::warn!(%topic, error = %e, "kafka offset commit failed");
+            }
+            if out.send(record).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
