@@ -7,7 +7,9 @@ mod read;
 
 pub use order::{Sorted, scala_hash_order, scala_map, sorted_cmp};
 pub use print::{compact, java_decimal, write_compact};
-pub use read::{DecodeError, MAX_DOCUMENT_BYTES, Obj, Path, kind_of as read_kind, parse};
+pub use read::{
+    DecodeError, MAX_DOCUMENT_BYTES, Obj, Path, java_trim, kind_of as read_kind, parse,
+};
 
 pub use serde_json::{Map, Number, Value};
 

@@ -143,6 +143,12 @@ impl<'a> Obj<'a> {
     }
 }
 
+/// Java's `String.trim`: strips every character up to U+0020 at both ends (control characters
+/// included), but no other Unicode whitespace.
+pub fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
 /// A short name of the JSON type of `v`, for error messages.
 pub fn kind_of(v: &Value) -> &'static str {
     match v {
@@ -234,7 +240,7 @@ fn integer_text(text: &str) -> Option<String> {
     };
     let (int_part, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let mut digits: String = format!("{int_part}{frac}");
-    let shift = exp - frac.len() as i64;
+    let shift = exp.saturating_sub(i64::try_from(frac.len()).unwrap_or(i64::MAX));
     if shift >= 0 {
         if shift > 40 {
             return digits
@@ -244,7 +250,9 @@ fn integer_text(text: &str) -> Option<String> {
         }
         digits.extend(std::iter::repeat_n('0', shift as usize));
     } else {
-        let cut = digits.len() as i64 + shift;
+        let cut = i64::try_from(digits.len())
+            .unwrap_or(i64::MAX)
+            .saturating_add(shift);
         let drop_from = usize::try_from(cut.max(0)).ok()?;
         if drop_from < digits.len() && !digits[drop_from..].bytes().all(|b| b == b'0') {
             return None;

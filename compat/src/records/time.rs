@@ -21,6 +21,10 @@ fn parse_rfc3339_millis(s: &str) -> Option<i64> {
     let (date, time) = s.split_once('T')?;
     let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
     let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    // Java's Instant covers years -1000000000..=1000000000; anything else is not an instant.
+    if !(-1_000_000_000..=1_000_000_000).contains(&year) {
+        return None;
+    }
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (h, m, sec) = (t.next()??, t.next()??, t.next()??);
@@ -32,7 +36,8 @@ fn parse_rfc3339_millis(s: &str) -> Option<i64> {
     }
     let millis = format!("{frac:0<3}").get(..3)?.parse::<i64>().ok()?;
     let days = days_from_civil(year, month, day);
-    Some(((days * 24 + h) * 60 + m) * 60_000 + sec * 1000 + millis)
+    days.checked_mul(86_400_000)?
+        .checked_add(((h * 60 + m) * 60 + sec) * 1000 + millis)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).

@@ -3,7 +3,7 @@
 
 use serde_json::Map;
 
-use crate::json::{DecodeError, Obj, Path, Sorted, Value, Wire, read_kind, scala_map};
+use crate::json::{DecodeError, Obj, Path, Sorted, Value, Wire, java_trim, read_kind, scala_map};
 use crate::runtimes::manifest;
 
 use super::FullyQualifiedEntityName;
@@ -66,7 +66,7 @@ impl Wire for CodeBody {
 /// Whether code text is base64 (non-empty after trimming, a multiple of 4, base64 alphabet):
 /// OpenWhisk recomputes `binary` from this rather than trusting the stored flag.
 pub fn is_binary_code(code: &str) -> bool {
-    let t = code.trim().as_bytes();
+    let t = java_trim(code).as_bytes();
     if t.is_empty() || !t.len().is_multiple_of(4) {
         return false;
     }
@@ -149,7 +149,7 @@ struct ExecFields<'a> {
 fn read_common<'a>(v: &'a Value, at: Path<'a>) -> Result<ExecFields<'a>, DecodeError> {
     let o = Obj::new(v, at)?;
     let kind = match o.raw("kind") {
-        Some(Value::String(k)) => k.trim().to_lowercase(),
+        Some(Value::String(k)) => java_trim(k).to_lowercase(),
         _ => {
             return Err(at
                 .key("kind")
@@ -184,7 +184,7 @@ fn read_components(o: &Obj<'_>) -> Result<Vec<FullyQualifiedEntityName>, DecodeE
 
 fn read_image(o: &Obj<'_>) -> Result<String, DecodeError> {
     match o.raw("image") {
-        Some(Value::String(i)) if !i.trim().is_empty() => Ok(i.clone()),
+        Some(Value::String(i)) if !i.is_empty() => Ok(i.clone()),
         _ => Err(o
             .path()
             .key("image")
@@ -235,7 +235,7 @@ impl Wire for Exec {
                 let image = read_image(&o)?;
                 let code = match o.raw("code") {
                     None => None,
-                    Some(Value::String(s)) if s.trim().is_empty() => None,
+                    Some(Value::String(s)) if java_trim(s).is_empty() => None,
                     Some(c) => Some(CodeBody::read(c, at.key("code"))?),
                 };
                 let binary = match &code {
@@ -320,7 +320,10 @@ impl Wire for Exec {
 }
 
 fn write_sequence(components: &[FullyQualifiedEntityName]) -> Value {
-    let names = components.iter().map(|c| Value::String(format!("/{c}")));
+    // `qualifiedNameWithLeadingSlash`: `/path/name`, never the version.
+    let names = components
+        .iter()
+        .map(|c| Value::String(format!("/{}/{}", c.path, c.name)));
     Sorted::new()
         .field("components", Value::Array(names.collect()))
         .field("kind", Value::String("sequence".into()))

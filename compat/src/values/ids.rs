@@ -65,7 +65,7 @@ impl DocRevision {
     /// A revision from its text; blank text means no revision.
     pub fn new(rev: impl Into<String>) -> Self {
         let rev = rev.into();
-        let trimmed = rev.trim();
+        let trimmed = crate::json::java_trim(&rev);
         if trimmed.is_empty() {
             Self(None)
         } else {
