@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ow_compat::Codec;
 use ow_compat::coordination::Coordinator;
-use ow_compat::messages::{ContainerCreationAckMessage, ContainerMessage};
+use ow_compat::messages::{ContainerCreationAckMessage, ContainerMessage, CreationError};
 use ow_compat::values::{ByteSize, InvokerInstanceId};
 use support::*;
 
@@ -99,4 +99,351 @@ async fn cold_start_then_warm_reuse() {
         "no further container was created for the warm activation"
     );
     scheduler.stop();
+}
+
+/// Serves creations the way a stock invoker does: register the container, poll, ack.
+async fn serve_creation(world: &World, invoker: &mut Invoker, rpc: std::net::SocketAddr) -> String {
+    let ContainerMessage::Creation(c) = invoker.next_command().await else {
+        panic!("expected a creation")
+    };
+    let container = format!("cont{}", c.creation_id);
+    let rev = c.revision.to_string();
+    let (ns, name) = (c.invocation_namespace.clone(), c.action.name.to_string());
+    let key = format!(
+        "{}/namespace/{ns}/{}/{rev}/invoker{}/container/{container}",
+        world.cluster,
+        c.action.doc_id(),
+        invoker.id
+    );
+    invoker.coord.put(&key, "").await.expect("namespace key");
+    let got = fetch(rpc, &ns, &name, &rev, &container, false).await;
+    ack(world, invoker.id, &c).await;
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_on_an_empty_queue_answers_after_about_a_second() {
+    let world = World::new("poll").await;
+    let rev = world
+        .put_action("guest", "idle", "def main(a): return a")
+        .await;
+    let mut invoker = Invoker::register(&world, 0, 2048).await;
+    let scheduler = Scheduler::start(&world, 0).await;
+    let unknown = fetch(scheduler.rpc, "guest", "nothing", &rev, "c1", true).await;
+    assert!(unknown.contains("NoMemoryQueue"), "{unknown}");
+    produce(
+        &format!("{}scheduler0", world.prefix),
+        activation("guest", "idle", &rev, true).encode(),
+    )
+    .await;
+    let first = serve_creation(&world, &mut invoker, scheduler.rpc).await;
+    assert!(first.contains("activationId"), "{first}");
+    let started = std::time::Instant::now();
+    let empty = fetch(scheduler.rpc, "guest", "idle", &rev, "cont-x", true).await;
+    let waited = started.elapsed();
+    assert!(empty.contains("NoActivationMessage"), "{empty}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "held for {waited:?}"
+    );
+    scheduler.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_records_are_skipped_and_counted() {
+    let world = World::new("bad").await;
+    let rev = world
+        .put_action("guest", "ok", "def main(a): return a")
+        .await;
+    let mut invoker = Invoker::register(&world, 0, 2048).await;
+    let scheduler = Scheduler::start(&world, 0).await;
+    let topic = format!("{}scheduler0", world.prefix);
+    produce(&topic, "not json".into()).await;
+    produce(&topic, r#"{"activationId":"nope"}"#.into()).await;
+    produce(&topic, activation("guest", "ok", &rev, true).encode()).await;
+    let got = serve_creation(&world, &mut invoker, scheduler.rpc).await;
+    assert!(got.contains("activationId"), "{got}");
+    let malformed = scheduler
+        .engine
+        .metrics
+        .activations_malformed
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(malformed, 2);
+    scheduler.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_invoker_capacity_activations_fail_after_retention() {
+    let world = World::new("full").await;
+    let rev = world
+        .put_action("guest", "big", "def main(a): return a")
+        .await;
+    let _invoker = Invoker::register(&world, 0, 0).await;
+    let mut acks = listen(&format!("{}completed0", world.prefix));
+    let scheduler = Scheduler::start_with(
+        &world,
+        0,
+        &[("CONFIG_whisk_scheduler_queue_maxRetentionMs", "1500")],
+    )
+    .await;
+    let msg = activation("guest", "big", &rev, true);
+    produce(&format!("{}scheduler0", world.prefix), msg.encode()).await;
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["response"]["activationId"], msg.activation_id.as_str());
+    assert_eq!(ack["response"]["response"]["statusCode"], 3, "{ack}");
+    assert_eq!(ack["isSystemError"], true);
+    assert_eq!(
+        ack["instance"]["instanceType"], "invoker",
+        "the controller can parse the instance"
+    );
+    let reason = ack["response"]["response"]["result"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(reason.contains("NoAvailable"), "{reason}");
+    scheduler.stop();
+}
+
+async fn reply_error(
+    world: &World,
+    invoker: u32,
+    c: &ow_compat::messages::ContainerCreationMessage,
+    error: CreationError,
+    reason: &str,
+) {
+    let ack = ContainerCreationAckMessage {
+        transid: c.transid.clone(),
+        creation_id: c.creation_id.clone(),
+        invocation_namespace: c.invocation_namespace.clone(),
+        action: c.action.clone(),
+        revision: c.revision.clone(),
+        action_meta_data: c.whisk_action_meta_data.clone(),
+        root_invoker_index: InvokerInstanceId::new(
+            i32::try_from(invoker).unwrap_or(0),
+            ByteSize::mb(2048),
+        ),
+        scheduler_host: c.scheduler_host.clone(),
+        rpc_port: c.rpc_port,
+        retry_count: c.retry_count,
+        error: Some(error),
+        reason: Some(reason.into()),
+    };
+    produce(&format!("{}creationAck0", world.prefix), ack.encode()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creation_errors_are_retried_or_fail_the_activation() {
+    let world = World::new("errs").await;
+    let rev = world
+        .put_action("guest", "flaky", "def main(a): return a")
+        .await;
+    let mut invoker = Invoker::register(&world, 0, 2048).await;
+    let mut acks = listen(&format!("{}completed0", world.prefix));
+    let scheduler = Scheduler::start(&world, 0).await;
+    let msg = activation("guest", "flaky", &rev, true);
+    produce(&format!("{}scheduler0", world.prefix), msg.encode()).await;
+
+    let ContainerMessage::Creation(first) = invoker.next_command().await else {
+        panic!("creation")
+    };
+    reply_error(
+        &world,
+        0,
+        &first,
+        CreationError::ResourceNotEnoughError,
+        "no memory",
+    )
+    .await;
+    let ContainerMessage::Creation(retry) = invoker.next_command().await else {
+        panic!("retry")
+    };
+    assert_eq!(
+        (retry.creation_id.clone(), retry.retry_count),
+        (first.creation_id.clone(), 1),
+        "same job, next try"
+    );
+
+    reply_error(
+        &world,
+        0,
+        &retry,
+        CreationError::BlackBoxError,
+        "image does not start",
+    )
+    .await;
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["response"]["activationId"], msg.activation_id.as_str());
+    assert_eq!(
+        ack["response"]["response"]["statusCode"], 2,
+        "developer error: {ack}"
+    );
+    assert_eq!(
+        ack["response"]["response"]["result"]["error"],
+        "image does not start"
+    );
+    scheduler.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_actions_each_get_their_activation_exactly_once() {
+    let world = World::new("many").await;
+    let mut revs = Vec::new();
+    for i in 0..100 {
+        revs.push(
+            world
+                .put_action("guest", &format!("a{i}"), "def main(a): return a")
+                .await,
+        );
+    }
+    let mut invoker = Invoker::register(&world, 0, 100_000).await;
+    // The namespace limit counts containers; 100 actions need 100 of them.
+    let scheduler =
+        Scheduler::start_with(&world, 0, &[("LIMITS_ACTIONS_INVOKES_CONCURRENT", "200")]).await;
+    let topic = format!("{}scheduler0", world.prefix);
+    let mut expected = std::collections::BTreeSet::new();
+    for (i, rev) in revs.iter().enumerate() {
+        let msg = activation("guest", &format!("a{i}"), rev, false);
+        expected.insert(msg.activation_id.to_string());
+        produce(&topic, msg.encode()).await;
+    }
+    let mut delivered = Vec::new();
+    while delivered.len() < 100 {
+        let got = serve_creation(&world, &mut invoker, scheduler.rpc).await;
+        let v: serde_json::Value = serde_json::from_str(&got).expect("json");
+        if let Some(id) = v["message"]["activationId"].as_str() {
+            delivered.push(id.to_owned());
+        }
+    }
+    let unique: std::collections::BTreeSet<String> = delivered.iter().cloned().collect();
+    assert_eq!(
+        unique.len(),
+        delivered.len(),
+        "an activation was delivered twice"
+    );
+    assert_eq!(unique, expected);
+    scheduler.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_revision_gets_a_new_queue_and_old_containers_are_removed() {
+    let world = World::new("rev").await;
+    let rev1 = world
+        .put_action("guest", "upd", "def main(a): return {'v': 1}")
+        .await;
+    let mut invoker = Invoker::register(&world, 0, 2048).await;
+    let scheduler = Scheduler::start(&world, 0).await;
+    let topic = format!("{}scheduler0", world.prefix);
+    produce(&topic, activation("guest", "upd", &rev1, true).encode()).await;
+    serve_creation(&world, &mut invoker, scheduler.rpc).await;
+
+    let rev2 = world
+        .put_action("guest", "upd", "def main(a): return {'v': 2}")
+        .await;
+    assert_ne!(rev1, rev2);
+    let second = activation("guest", "upd", &rev2, true);
+    produce(&topic, second.encode()).await;
+    let mut saw_deletion = false;
+    let mut saw_creation = false;
+    while !(saw_deletion && saw_creation) {
+        match invoker.next_command().await {
+            ContainerMessage::Deletion(d) => {
+                assert_eq!(d.revision.to_string(), rev1);
+                saw_deletion = true;
+            }
+            ContainerMessage::Creation(c) => {
+                assert_eq!(c.revision.to_string(), rev2);
+                saw_creation = true;
+            }
+        }
+    }
+    let stale = fetch(scheduler.rpc, "guest", "upd", &rev1, "old", true).await;
+    assert!(
+        stale.contains("ActionMismatch"),
+        "an old-revision container is told to go: {stale}"
+    );
+    scheduler.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_scheduler_forwards_to_the_queue_leader() {
+    let world = World::new("fwd").await;
+    let rev = world
+        .put_action("guest", "shared", "def main(a): return a")
+        .await;
+    let mut invoker = Invoker::register(&world, 0, 2048).await;
+    let leader = Scheduler::start(&world, 0).await;
+    let other = Scheduler::start(&world, 1).await;
+    produce(
+        &format!("{}scheduler0", world.prefix),
+        activation("guest", "shared", &rev, true).encode(),
+    )
+    .await;
+    let ContainerMessage::Creation(c) = invoker.next_command().await else {
+        panic!("creation")
+    };
+    assert_eq!(c.rpc_port, leader.rpc.port(), "scheduler 0 leads the queue");
+    let container = "lead1";
+    let key = format!(
+        "{}/namespace/guest/guest/shared/{rev}/invoker0/container/{container}",
+        world.cluster
+    );
+    invoker.coord.put(&key, "").await.expect("key");
+    fetch(leader.rpc, "guest", "shared", &rev, container, false).await;
+    ack(&world, 0, &c).await;
+    // Wait until scheduler 0 has published its state, then send to scheduler 1.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let via_other = activation("guest", "shared", &rev, true);
+    produce(&format!("{}scheduler1", world.prefix), via_other.encode()).await;
+    let mut got = fetch(leader.rpc, "guest", "shared", &rev, container, true).await;
+    for _ in 0..10 {
+        if got.contains(via_other.activation_id.as_str()) {
+            break;
+        }
+        got = fetch(leader.rpc, "guest", "shared", &rev, container, true).await;
+    }
+    assert!(
+        got.contains(via_other.activation_id.as_str()),
+        "forwarded to the leader: {got}"
+    );
+    assert_eq!(
+        other
+            .engine
+            .metrics
+            .activations_forwarded
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    leader.stop();
+    other.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_scheduler_leaves_no_stuck_keys_and_rebuilds_its_queues() {
+    let world = World::new("restart").await;
+    let rev = world
+        .put_action("guest", "again", "def main(a): return a")
+        .await;
+    let mut invoker = Invoker::register(&world, 0, 2048).await;
+    let first = Scheduler::start(&world, 0).await;
+    let topic = format!("{}scheduler0", world.prefix);
+    produce(&topic, activation("guest", "again", &rev, true).encode()).await;
+    serve_creation(&world, &mut invoker, first.rpc).await;
+    let leader_key = format!("{}/queue/guest/guest/again/leader", world.cluster);
+    assert!(invoker.coord.get(&leader_key).await.expect("get").is_some());
+    first.kill().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        invoker.coord.get(&leader_key).await.expect("get"),
+        None,
+        "the leader key went with the lease"
+    );
+    let scheduler_key = format!("{}/scheduler/0", world.cluster);
+    assert_eq!(invoker.coord.get(&scheduler_key).await.expect("get"), None);
+
+    let second = Scheduler::start(&world, 0).await;
+    let msg = activation("guest", "again", &rev, true);
+    produce(&topic, msg.encode()).await;
+    let got = serve_creation(&world, &mut invoker, second.rpc).await;
+    assert!(got.contains(msg.activation_id.as_str()), "{got}");
+    second.stop();
 }

@@ -164,6 +164,11 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub async fn start(world: &World, instance: u16) -> Self {
+        Self::start_with(world, instance, &[]).await
+    }
+
+    /// Starts with extra settings (environment variable, value).
+    pub async fn start_with(world: &World, instance: u16, extra: &[(&str, &str)]) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
         let rpc = listener.local_addr().expect("address");
         drop(listener);
@@ -172,6 +177,9 @@ impl Scheduler {
             "WHISK_SCHEDULER_ENDPOINTS_RPCPORT".into(),
             rpc.port().to_string(),
         );
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
         let settings = Settings::new(None, &env).expect("settings");
         let config =
             SchedulerConfig::from_settings(&instance.to_string(), &settings).expect("config");
@@ -215,6 +223,12 @@ impl Scheduler {
     pub fn stop(&self) {
         self.shutdown.cancel();
     }
+
+    /// Stops as a crash would look to the others once the lease is gone: no drain.
+    pub async fn kill(&self) {
+        self.shutdown.cancel();
+        self.coord.revoke().await;
+    }
 }
 
 /// Consumes a topic from the beginning into a channel.
@@ -247,11 +261,9 @@ pub fn activation(namespace: &str, name: &str, rev: &str, blocking: bool) -> Act
 }
 
 pub async fn produce(topic: &str, payload: String) {
-    KafkaBus::new(KAFKA)
-        .expect("kafka")
-        .send(topic, payload)
-        .await
-        .expect("produce");
+    static BUS: std::sync::OnceLock<KafkaBus> = std::sync::OnceLock::new();
+    let bus = BUS.get_or_init(|| KafkaBus::new(KAFKA).expect("kafka"));
+    bus.send(topic, payload).await.expect("produce");
 }
 
 /// The stock invoker's side: registration, creation messages, acks, fetches.
@@ -305,6 +317,12 @@ impl Invoker {
         )
         .expect("container message")
     }
+}
+
+/// Reads the next ack on `completed0`.
+pub async fn next_ack(acks: &mut mpsc::Receiver<Record>) -> serde_json::Value {
+    let rec = next_record(acks, "ack").await;
+    serde_json::from_slice(&rec.payload).expect("ack is JSON")
 }
 
 pub async fn fetch(
