@@ -36,12 +36,25 @@ pub trait MessageBus: Clone + Send + Sync + 'static {
         topic: &str,
         payload: String,
     ) -> impl Future<Output = Result<(), BusError>> + Send;
+    /// Creates `topic` with these settings unless it exists.
+    fn ensure_topic(
+        &self,
+        topic: &str,
+        configs: &[(&str, &str)],
+    ) -> impl Future<Output = Result<(), BusError>> + Send;
+    /// Consumes `topic` as its consumer group; records arrive until `shutdown`.
+    fn subscribe(
+        &self,
+        topic: &str,
+        shutdown: CancellationToken,
+    ) -> Result<mpsc::Receiver<Record>, BusError>;
 }
 
 /// The Kafka producer (`acks=1`, size limit as the stock producers with a limit).
 #[derive(Clone)]
 pub struct KafkaBus {
     producer: FutureProducer,
+    brokers: String,
 }
 
 impl std::fmt::Debug for KafkaBus {
@@ -68,7 +81,10 @@ impl KafkaBus {
                 brokers: brokers.into(),
                 reason: e.to_string(),
             })?;
-        Ok(Self { producer })
+        Ok(Self {
+            producer,
+            brokers: brokers.to_owned(),
+        })
     }
 }
 
@@ -83,6 +99,20 @@ impl MessageBus for KafkaBus {
                 topic: topic.into(),
                 reason: e.to_string(),
             })
+    }
+
+    async fn ensure_topic(&self, topic: &str, configs: &[(&str, &str)]) -> Result<(), BusError> {
+        ensure_topic(&self.brokers, topic, configs).await
+    }
+
+    fn subscribe(
+        &self,
+        topic: &str,
+        shutdown: CancellationToken,
+    ) -> Result<mpsc::Receiver<Record>, BusError> {
+        let (tx, rx) = mpsc::channel(256);
+        consume(&self.brokers, topic, tx, shutdown)?;
+        Ok(rx)
     }
 }
 
@@ -193,4 +223,85 @@ pub fn consume(
         }
     });
     Ok(())
+}
+
+/// An in-process bus with one consumer per topic, for benchmarks and the standalone mode:
+/// records sent before the consumer subscribes wait for it.
+#[derive(Debug, Clone, Default)]
+pub struct LocalBus {
+    topics: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, LocalTopic>>>,
+}
+
+#[derive(Debug)]
+struct LocalTopic {
+    tx: mpsc::UnboundedSender<Record>,
+    rx: Option<mpsc::UnboundedReceiver<Record>>,
+    offset: i64,
+}
+
+impl LocalBus {
+    fn with_topic<T>(&self, topic: &str, f: impl FnOnce(&mut LocalTopic) -> T) -> T {
+        let mut topics = self
+            .topics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = topics.entry(topic.to_owned()).or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            LocalTopic {
+                tx,
+                rx: Some(rx),
+                offset: 0,
+            }
+        });
+        f(entry)
+    }
+}
+
+impl MessageBus for LocalBus {
+    async fn send(&self, topic: &str, payload: String) -> Result<(), BusError> {
+        self.with_topic(topic, |t| {
+            t.offset += 1;
+            let record = Record {
+                topic: topic.to_owned(),
+                offset: t.offset,
+                payload: payload.into_bytes(),
+            };
+            t.tx.send(record).map_err(|_| BusError::Produce {
+                topic: topic.into(),
+                reason: "consumer gone".into(),
+            })
+        })
+    }
+
+    async fn ensure_topic(&self, topic: &str, _configs: &[(&str, &str)]) -> Result<(), BusError> {
+        self.with_topic(topic, |_| ());
+        Ok(())
+    }
+
+    fn subscribe(
+        &self,
+        topic: &str,
+        shutdown: CancellationToken,
+    ) -> Result<mpsc::Receiver<Record>, BusError> {
+        let mut inner =
+            self.with_topic(topic, |t| t.rx.take())
+                .ok_or_else(|| BusError::Client {
+                    brokers: "local".into(),
+                    reason: format!("{topic} already has a consumer"),
+                })?;
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            loop {
+                let record = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    r = inner.recv() => r,
+                };
+                let Some(r) = record else { return };
+                if tx.send(r).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(rx)
+    }
 }

@@ -190,3 +190,64 @@ impl Store for CouchStore {
             })
     }
 }
+
+/// Documents held in memory, for benchmarks and the standalone mode.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    actions:
+        std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, WhiskActionDocument>>>,
+    activations: std::sync::Arc<std::sync::Mutex<Vec<ActivationDocument>>>,
+}
+
+impl MemoryStore {
+    /// Stores (or replaces) an action under its `_id`.
+    pub fn put_action(&self, doc: WhiskActionDocument) {
+        let id = doc
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", doc.namespace, doc.name));
+        if let Ok(mut a) = self.actions.write() {
+            a.insert(id, doc);
+        }
+    }
+
+    /// Activation records written so far.
+    pub fn activations(&self) -> Vec<ActivationDocument> {
+        self.activations
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Store for MemoryStore {
+    async fn action(
+        &self,
+        doc_id: &str,
+        rev: Option<&str>,
+    ) -> Result<WhiskActionDocument, StoreError> {
+        let found = self
+            .actions
+            .read()
+            .ok()
+            .and_then(|a| a.get(doc_id).cloned());
+        match found {
+            Some(doc) if rev.is_none() || doc.rev.as_deref() == rev => Ok(doc),
+            _ => Err(StoreError::NotFound {
+                what: "action",
+                id: doc_id.into(),
+            }),
+        }
+    }
+
+    async fn namespace_limit(&self, _namespace: &str) -> Result<Option<i64>, StoreError> {
+        Ok(None)
+    }
+
+    async fn put_activation(&self, doc: &ActivationDocument) -> Result<(), StoreError> {
+        if let Ok(mut a) = self.activations.lock() {
+            a.push(doc.clone());
+        }
+        Ok(())
+    }
+}

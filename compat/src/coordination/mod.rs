@@ -7,12 +7,14 @@
 //! [`EtcdCoordinator`] is the real implementation.
 
 mod etcd;
+mod memory;
 
 use std::future::Future;
 
 use tokio::sync::mpsc;
 
 pub use etcd::EtcdCoordinator;
+pub use memory::MemoryCoordinator;
 
 /// A coordination operation that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -57,7 +57,7 @@ pub fn failure_record(
         cause: msg.cause.clone(),
         response: ActivationResponse::error(status, reason),
         logs: Vec::new(),
-        version: msg.action.version.unwrap_or_else(SemVer::default),
+        version: msg.action.version.unwrap_or_default(),
         publish: false,
         annotations: Parameters::from_pairs(annotations),
         duration: Some(0),

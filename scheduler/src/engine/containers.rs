@@ -13,10 +13,9 @@ use ow_compat::messages::{
     ContainerCreationAckMessage, ContainerCreationMessage, ContainerDeletionMessage, CreationError,
 };
 use ow_compat::values::{CreationId, DocRevision, TransactionId};
-use tokio::sync::mpsc;
 
 use super::{Engine, QueueCell, QueueKey, effects, ids};
-use crate::bus::{self, MessageBus};
+use crate::bus::MessageBus;
 use crate::metrics::Metrics;
 use crate::placement::{self, CreationRequest, InvokerCandidate, XorShift};
 use crate::store::Store;
@@ -59,22 +58,12 @@ pub async fn start<B: MessageBus, C: Coordinator, S: Store>(
     engine: &Engine<B, C, S>,
 ) -> anyhow::Result<()> {
     let topic = engine.topic(&format!("creationAck{}", engine.config.instance.as_string));
-    bus::ensure_topic(
-        &engine.config.kafka_hosts,
-        &topic,
-        &[
-            ("retention.ms", "3600000"),
-            ("max.message.bytes", "1054644"),
-        ],
-    )
-    .await?;
-    let (tx, mut rx) = mpsc::channel(256);
-    bus::consume(
-        &engine.config.kafka_hosts,
-        &topic,
-        tx,
-        engine.shutdown.clone(),
-    )?;
+    let configs = [
+        ("retention.ms", "3600000"),
+        ("max.message.bytes", "1054644"),
+    ];
+    engine.bus.ensure_topic(&topic, &configs).await?;
+    let mut rx = engine.bus.subscribe(&topic, engine.shutdown.clone())?;
     let engine = Arc::clone(engine);
     tokio::spawn(async move {
         while let Some(record) = rx.recv().await {
@@ -428,14 +417,11 @@ pub async fn delete_revision<B: MessageBus, C: Coordinator, S: Store>(
             &cell.key.doc_id,
         );
         for (key, _) in engine.coord.list(&prefix).await.unwrap_or_default() {
-            match engine.cluster.parse(&key) {
-                Ok(
+            if let Ok(
                     EtcdKey::NamespaceContainer { invoker, .. }
                     | EtcdKey::WarmedContainer { invoker, .. },
-                ) => {
-                    invokers.insert(invoker);
-                }
-                _ => {}
+                ) = engine.cluster.parse(&key) {
+                invokers.insert(invoker);
             }
         }
     }

@@ -18,7 +18,7 @@ use ow_compat::values::{DocRevision, SchedulerStates};
 use tokio::sync::mpsc;
 
 use super::{Engine, QueueCell, QueueKey, acks, driver, effects};
-use crate::bus::{self, MessageBus};
+use crate::bus::MessageBus;
 use crate::metrics::Metrics;
 use crate::queue::{ActionQueue, FailureKind};
 use crate::store::Store;
@@ -41,14 +41,8 @@ pub async fn start<B: MessageBus, C: Coordinator, S: Store>(
         ("retention.ms", "86400000"),
         ("max.message.bytes", "1054644"),
     ];
-    bus::ensure_topic(&engine.config.kafka_hosts, &topic, &configs).await?;
-    let (tx, mut rx) = mpsc::channel(engine.config.max_peek.max(1));
-    bus::consume(
-        &engine.config.kafka_hosts,
-        &topic,
-        tx,
-        engine.shutdown.clone(),
-    )?;
+    engine.bus.ensure_topic(&topic, &configs).await?;
+    let mut rx = engine.bus.subscribe(&topic, engine.shutdown.clone())?;
     let pending: Pending = Arc::default();
     let engine = Arc::clone(engine);
     tokio::spawn(async move {
@@ -90,15 +84,14 @@ async fn admit<B: MessageBus, C: Coordinator, S: Store>(
         enqueue(engine, &cell, msg).await;
         return;
     }
-    if let Some(current) = engine.registry.other_revision(&key) {
-        if generation(&key.revision) < generation(&current.key.revision) {
+    if let Some(current) = engine.registry.other_revision(&key)
+        && generation(&key.revision) < generation(&current.key.revision) {
             // Older revisions are served by the current queue, as stock.
             let mut upgraded = (*msg).clone();
             upgraded.revision = DocRevision::new(current.key.rev().unwrap_or_default());
             enqueue(engine, &current, Arc::new(upgraded)).await;
             return;
         }
-    }
     let first_for_key = match pending.lock() {
         Ok(mut p) => {
             let waiting = p.entry(key.clone()).or_default();

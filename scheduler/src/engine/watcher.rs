@@ -15,11 +15,14 @@ use super::{Engine, QueueKey, effects};
 use crate::bus::MessageBus;
 use crate::store::Store;
 
+/// Keys of one namespace's running containers and in-progress creations.
+type NamespaceKeys = (BTreeSet<String>, BTreeSet<String>);
+
 /// The cluster as seen through the watches.
 #[derive(Debug, Default)]
 pub struct ClusterView {
     /// Per invocation namespace: running container keys, in-progress creation keys.
-    namespaces: Mutex<HashMap<String, (BTreeSet<String>, BTreeSet<String>)>>,
+    namespaces: Mutex<HashMap<String, NamespaceKeys>>,
     /// Keys of paused containers.
     pub warmed: Mutex<BTreeSet<String>>,
     /// Invoker key → its resource message (unparsable values are left out: offline).
