@@ -13,7 +13,7 @@ use ow_compat::messages::{AcknowledgementMessage, ActivationMessage, ActivationO
 use ow_compat::records::{
     ActivationDocument, ActivationResponse, StatusCode, WhiskActionMetaData, WhiskActivation,
 };
-use ow_compat::values::{InstanceId, InvokerInstanceId, Parameters, SemVer};
+use ow_compat::values::{InstanceId, InvokerInstanceId, Parameters};
 
 use super::{Engine, Shared};
 use crate::bus::MessageBus;

@@ -418,9 +418,10 @@ pub async fn delete_revision<B: MessageBus, C: Coordinator, S: Store>(
         );
         for (key, _) in engine.coord.list(&prefix).await.unwrap_or_default() {
             if let Ok(
-                    EtcdKey::NamespaceContainer { invoker, .. }
-                    | EtcdKey::WarmedContainer { invoker, .. },
-                ) = engine.cluster.parse(&key) {
+                EtcdKey::NamespaceContainer { invoker, .. }
+                | EtcdKey::WarmedContainer { invoker, .. },
+            ) = engine.cluster.parse(&key)
+            {
                 invokers.insert(invoker);
             }
         }

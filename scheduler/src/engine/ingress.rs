@@ -85,13 +85,14 @@ async fn admit<B: MessageBus, C: Coordinator, S: Store>(
         return;
     }
     if let Some(current) = engine.registry.other_revision(&key)
-        && generation(&key.revision) < generation(&current.key.revision) {
-            // Older revisions are served by the current queue, as stock.
-            let mut upgraded = (*msg).clone();
-            upgraded.revision = DocRevision::new(current.key.rev().unwrap_or_default());
-            enqueue(engine, &current, Arc::new(upgraded)).await;
-            return;
-        }
+        && generation(&key.revision) < generation(&current.key.revision)
+    {
+        // Older revisions are served by the current queue, as stock.
+        let mut upgraded = (*msg).clone();
+        upgraded.revision = DocRevision::new(current.key.rev().unwrap_or_default());
+        enqueue(engine, &current, Arc::new(upgraded)).await;
+        return;
+    }
     let first_for_key = match pending.lock() {
         Ok(mut p) => {
             let waiting = p.entry(key.clone()).or_default();
