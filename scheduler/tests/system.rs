@@ -447,3 +447,107 @@ async fn a_restarted_scheduler_leaves_no_stuck_keys_and_rebuilds_its_queues() {
     assert!(got.contains(msg.activation_id.as_str()), "{got}");
     second.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_leader_key_is_claimed_again() {
+    let world = World::new("reclaim").await;
+    let rev = world
+        .put_action("guest", "keep", "def main(a): return a")
+        .await;
+    let mut invoker = Invoker::register(&world, 0, 2048).await;
+    let scheduler = Scheduler::start(&world, 0).await;
+    produce(
+        &format!("{}scheduler0", world.prefix),
+        activation("guest", "keep", &rev, true).encode(),
+    )
+    .await;
+    serve_creation(&world, &mut invoker, scheduler.rpc).await;
+    let key = format!("{}/queue/guest/guest/keep/leader", world.cluster);
+    invoker.coord.delete(&key).await.expect("delete");
+    let mut value = None;
+    for _ in 0..50 {
+        value = invoker.coord.get(&key).await.expect("get");
+        if value.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        value.as_deref(),
+        Some(scheduler.engine.endpoints_json.as_str())
+    );
+    scheduler.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes_answer_as_stock() {
+    let world = World::new("admin").await;
+    let scheduler = Scheduler::start(&world, 0).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = ow_scheduler::admin::router(scheduler.engine.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("http://{addr}{p}");
+    let ping = http.get(url("/ping")).send().await.expect("ping");
+    assert_eq!(ping.text().await.expect("body"), "pong");
+    let denied = http.get(url("/state")).send().await.expect("state");
+    assert_eq!(denied.status(), 401);
+    let body: serde_json::Value = denied.json().await.expect("json");
+    assert_eq!(
+        body["error"],
+        "Authentication is possible but has failed or not yet been provided."
+    );
+    let state = http
+        .get(url("/state"))
+        .basic_auth("scheduler.user", Some("scheduler.pass"))
+        .send()
+        .await
+        .expect("state");
+    assert_eq!(
+        state.text().await.expect("body"),
+        r#"{"queue":"0","creationCount":"0"}"#
+    );
+    let count = http
+        .get(url("/activation/count"))
+        .basic_auth("scheduler.user", Some("scheduler.pass"))
+        .send()
+        .await
+        .expect("count");
+    assert_eq!(count.text().await.expect("body"), "0");
+    let queues = http
+        .get(url("/queues"))
+        .basic_auth("scheduler.user", Some("scheduler.pass"))
+        .send()
+        .await
+        .expect("queues");
+    assert_eq!(queues.text().await.expect("body"), "[]");
+    let metrics = http
+        .get(url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains("openwhisk_scheduler_activations_received_total 0"),
+        "{metrics}"
+    );
+    let disabled = http
+        .post(url("/disable"))
+        .basic_auth("scheduler.user", Some("scheduler.pass"))
+        .send()
+        .await
+        .expect("disable");
+    assert_eq!(disabled.text().await.expect("body"), "scheduler disabled");
+    let state_key = format!("{}/scheduler/0", world.cluster);
+    assert_eq!(
+        scheduler.coord.get(&state_key).await.expect("get"),
+        None,
+        "a drained scheduler unregisters"
+    );
+    scheduler.stop();
+}

@@ -47,6 +47,14 @@ impl Jobs {
         self.jobs.lock().map_or(0, |j| j.len())
     }
 
+    /// The in-progress keys of the jobs in flight.
+    pub fn in_progress_keys(&self) -> Vec<String> {
+        self.jobs
+            .lock()
+            .map(|j| j.values().map(|job| job.in_progress_key.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// No job in flight.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

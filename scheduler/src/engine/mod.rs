@@ -6,6 +6,7 @@ mod acks;
 mod containers;
 mod driver;
 mod effects;
+mod failover;
 mod ids;
 mod ingress;
 mod registry;
@@ -155,7 +156,10 @@ async fn publish_state<B: MessageBus, C: Coordinator, S: Store>(engine: Engine<B
         tokio::select! {
             () = engine.shutdown.cancelled() => return,
             _ = ticker.tick() => {}
-            _ = epoch.changed() => last.clear(),
+            _ = epoch.changed() => {
+                last.clear();
+                failover::reassert(&engine).await;
+            }
         }
         if engine.draining.load(Ordering::Acquire) {
             continue;

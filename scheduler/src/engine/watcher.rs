@@ -54,6 +54,7 @@ pub async fn start<B: MessageBus, C: Coordinator, S: Store>(engine: &Engine<B, C
         follow(engine, engine.cluster.container_root(kind));
     }
     follow(engine, engine.cluster.invokers_prefix());
+    follow(engine, engine.cluster.queue_prefix());
 }
 
 fn follow<B: MessageBus, C: Coordinator, S: Store>(engine: &Engine<B, C, S>, prefix: String) {
@@ -161,6 +162,16 @@ async fn apply<B: MessageBus, C: Coordinator, S: Store>(engine: &Engine<B, C, S>
             }
         }
         EtcdKey::Invoker { .. } => invoker_changed(engine, key, value),
+        EtcdKey::QueueLeader { inv_ns, fqn } if value.is_none() => {
+            let ours = engine
+                .registry
+                .all()
+                .into_iter()
+                .filter(|c| c.key.invocation_namespace == inv_ns && c.key.doc_id == fqn);
+            for cell in ours.collect::<Vec<_>>() {
+                super::failover::reclaim(engine, &cell).await;
+            }
+        }
         _ => {}
     }
 }

@@ -139,3 +139,20 @@ impl<M: Clone> ActionQueue<M> {
         out
     }
 }
+
+impl<M: Clone> ActionQueue<M> {
+    /// Another scheduler now holds this queue's leader key: hand everything back and stop,
+    /// leaving the keys to the new leader.
+    pub fn superseded(&mut self) -> Vec<Effect<M>> {
+        let backlog: Vec<M> = self.fifo.drain(..).map(|q| q.msg).collect();
+        let mut out = if backlog.is_empty() {
+            Vec::new()
+        } else {
+            vec![Effect::Forward(backlog)]
+        };
+        out.extend(self.answer_all_parked(PollAnswer::NoMemoryQueue));
+        self.state = QueueState::Removed;
+        out.push(Effect::Removed);
+        out
+    }
+}
