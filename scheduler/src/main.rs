@@ -1,6 +1,7 @@
 //! `ow-scheduler`: wires the scheduler's components and owns their shutdown.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -33,7 +34,8 @@ fn main() -> ExitCode {
     let config = match parse(&args) {
         Ok(Some(c)) => c,
         Ok(None) => {
-            println!("{USAGE}");
+            // A closed stdout (e.g. `| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         ["types"] => list_types(),
         ["roundtrip", type_name] => roundtrip(type_name),
         ["-h" | "--help" | "help"] => {
-            println!("{USAGE}");
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
             ExitCode::SUCCESS
         }
         _ => fail(USAGE),
