@@ -41,6 +41,7 @@ impl<M: Clone> ActionQueue<M> {
             next_check: now,
             flush: None,
             outdated: false,
+            action_throttled: false,
         };
         (q, vec![Effect::InitThrottleKeys])
     }
@@ -112,12 +113,11 @@ impl<M: Clone> ActionQueue<M> {
             return vec![Effect::Deliver { poll, msg }];
         }
         self.fifo.push_back(Queued { arrived: now, msg });
-        if self.fifo.len() >= self.config.max_retention_size
-            && self.state != QueueState::ActionThrottled
-        {
+        if self.fifo.len() >= self.config.max_retention_size && !self.action_throttled {
             if self.state == QueueState::Running {
                 self.state = QueueState::ActionThrottled;
             }
+            self.action_throttled = true;
             return vec![Effect::SetThrottle {
                 scope: Throttle::Action,
                 on: true,
@@ -196,11 +196,17 @@ impl<M: Clone> ActionQueue<M> {
         }
     }
 
-    fn maybe_lift_action_throttle(&mut self) -> Option<Effect<M>> {
+    /// Lifts the action throttle once the backlog is below the fraction, however it shrank
+    /// (fetches, retention drops, hand-overs). Stock only checks on a fetch, so a backlog dropped
+    /// by retention left the action throttled forever (upstream #5368).
+    pub(super) fn maybe_lift_action_throttle(&mut self) -> Option<Effect<M>> {
         let low =
             (self.config.max_retention_size as f64 * self.config.throttling_fraction) as usize;
-        if self.state == QueueState::ActionThrottled && self.fifo.len() <= low {
-            self.state = QueueState::Running;
+        if self.action_throttled && self.fifo.len() <= low {
+            self.action_throttled = false;
+            if self.state == QueueState::ActionThrottled {
+                self.state = QueueState::Running;
+            }
             return Some(Effect::SetThrottle {
                 scope: Throttle::Action,
                 on: false,
@@ -368,7 +374,12 @@ impl<M: Clone> ActionQueue<M> {
             namespace_limit: limits.namespace_limit,
             action_limit: limits.action_limit.min(limits.namespace_limit),
             max_concurrency: limits.max_concurrency,
-            state: self.state,
+            // An action throttled for its backlog still needs containers to work it off; the
+            // stock rule skips that state, which kept such queues stuck.
+            state: match self.state {
+                QueueState::ActionThrottled => QueueState::Running,
+                s => s,
+            },
         }
     }
 

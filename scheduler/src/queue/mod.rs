@@ -165,6 +165,8 @@ pub struct ActionQueue<M> {
     next_check: Millis,
     flush: Option<Flush>,
     outdated: bool,
+    /// The action throttle key is `true` (set in Running or NamespaceThrottled alike).
+    action_throttled: bool,
 }
 
 #[cfg(test)]

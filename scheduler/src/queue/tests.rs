@@ -90,6 +90,64 @@ fn the_action_throttle_engages_at_the_retention_size_and_lifts_below_the_fractio
 }
 
 #[test]
+fn an_action_throttle_lifts_when_retention_empties_the_backlog() {
+    let cfg = QueueConfig {
+        max_retention_size: 4,
+        ..QueueConfig::default()
+    };
+    let mut q = queue(cfg);
+    for i in 0..4 {
+        q.enqueue(i, 0);
+    }
+    assert_eq!(q.state(), QueueState::ActionThrottled);
+    let out = q.tick(cfg.max_retention_ms);
+    assert!(
+        out.contains(&Effect::SetThrottle {
+            scope: Throttle::Action,
+            on: false
+        }),
+        "{out:?}"
+    );
+    assert_ne!(q.state(), QueueState::ActionThrottled);
+}
+
+#[test]
+fn an_action_throttle_set_while_namespace_throttled_is_lifted_too() {
+    let cfg = QueueConfig {
+        max_retention_size: 2,
+        ..QueueConfig::default()
+    };
+    let mut q = queue(cfg);
+    q.container_seen("a");
+    q.apply(
+        Decision::EnableNamespaceThrottling {
+            drop_msgs: false,
+            add: 0,
+        },
+        0,
+    );
+    q.enqueue(1, 0);
+    assert_eq!(
+        q.enqueue(2, 0),
+        vec![Effect::SetThrottle {
+            scope: Throttle::Action,
+            on: true
+        }]
+    );
+    assert_eq!(q.state(), QueueState::NamespaceThrottled);
+    let mut out = q.fetch(fetch(1, "a", true), 1);
+    out.extend(q.tick(2));
+    assert!(
+        out.contains(&Effect::SetThrottle {
+            scope: Throttle::Action,
+            on: false
+        }),
+        "{out:?}"
+    );
+    assert_eq!(q.state(), QueueState::NamespaceThrottled);
+}
+
+#[test]
 fn namespace_throttling_drops_the_backlog_and_rejects_until_disabled() {
     let mut q = queue(QueueConfig::default());
     q.enqueue(1, 0);

@@ -8,6 +8,7 @@ impl<M: Clone> ActionQueue<M> {
     pub fn tick(&mut self, now: Millis) -> Vec<Effect<M>> {
         let mut out = self.expire_polls(now);
         out.extend(self.drop_expired(now));
+        out.extend(self.maybe_lift_action_throttle());
         let quiet = now.saturating_sub(self.last_activity);
         match self.state {
             QueueState::Running if quiet >= self.config.idle_grace_ms && self.is_unused() => {
