@@ -6,11 +6,14 @@
 //! - [`records`]: CouchDB documents, activation records, runtime `/init` and `/run` bodies;
 //! - [`runtimes`]: the runtimes manifest;
 //! - [`codec`]: decoding and encoding whole documents, and the registry `ow-wire` uses;
+//! - `bus` (feature `kafka`): Kafka as OpenWhisk uses it, and an in-process bus;
 //! - `coordination` (feature `etcd`): leases, writes, transactions and watches on etcd;
 //! - [`grpc`]: `activation.ActivationService` (prost/tonic) and its JSON-in-string fields;
 //! - [`etcd_keys`]: the etcd key catalog, builders and parser;
 //! - [`topics`]: Kafka topic names, topic configs, consumer/producer settings.
 
+#[cfg(feature = "kafka")]
+pub mod bus;
 pub mod codec;
 #[cfg(feature = "etcd")]
 pub mod coordination;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ow_compat::Codec;
+use ow_compat::bus::{LocalBus, MessageBus};
 use ow_compat::coordination::{Coordinator, MemoryCoordinator};
 use ow_compat::grpc::{
     self, ActivationService, ActivationServiceClient, ActivationServiceServer, FetchRequest,
@@ -21,7 +22,6 @@ use ow_compat::messages::{
 };
 use ow_compat::records::WhiskActionDocument;
 use ow_compat::values::{ByteSize, InvokerInstanceId};
-use ow_scheduler::bus::{LocalBus, MessageBus};
 use ow_scheduler::config::{SchedulerConfig, Settings};
 use ow_scheduler::engine;
 use ow_scheduler::metrics::Metrics;

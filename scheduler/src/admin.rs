@@ -12,9 +12,9 @@ use axum::routing::{get, post};
 use ow_compat::coordination::Coordinator;
 use ow_compat::json::{Sorted, Value, compact};
 
-use crate::bus::MessageBus;
 use crate::engine::{self, Engine};
 use crate::store::Store;
+use ow_compat::bus::MessageBus;
 
 const UNAUTHORIZED: &str = "Authentication is possible but has failed or not yet been provided.";
 

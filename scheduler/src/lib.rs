@@ -2,12 +2,11 @@
 //! provisioning coordinated through etcd, speaking the stock contracts.
 //!
 //! Pure decisions: [`decision`] (provisioning rule), [`placement`] (invoker choice), [`queue`]
-//! (per-action state machine), [`config`] (settings). I/O edges: [`bus`] (Kafka), [`store`]
+//! (per-action state machine), [`config`] (settings). I/O edges: Kafka through `ow_compat::bus`, [`store`]
 //! (CouchDB), etcd through `ow_compat::coordination`. Wiring: [`engine`] (tasks and shared
 //! state), [`service`] (gRPC), [`admin`] (HTTP), [`metrics`].
 
 pub mod admin;
-pub mod bus;
 pub mod config;
 pub mod decision;
 pub mod engine;

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use ow_compat::bus::KafkaBus;
 use ow_compat::coordination::EtcdCoordinator;
 use ow_compat::grpc::ActivationServiceServer;
-use ow_scheduler::bus::KafkaBus;
 use ow_scheduler::config::{ConfigError, SchedulerConfig, Settings};
 use ow_scheduler::metrics::Metrics;
 use ow_scheduler::service::Activations;

@@ -16,11 +16,11 @@ use ow_compat::messages::ActivationMessage;
 use ow_compat::values::FullyQualifiedEntityName;
 use tonic::{Request, Response, Status};
 
-use crate::bus::MessageBus;
 use crate::engine::{Engine, PollOutcome, QueueKey, effects_for};
 use crate::metrics::Metrics;
 use crate::queue::{Fetch, PollAnswer};
 use crate::store::Store;
+use ow_compat::bus::MessageBus;
 
 /// The stock service waits at most this long for its queue to answer.
 const ASK_TIMEOUT: Duration = Duration::from_secs(5);

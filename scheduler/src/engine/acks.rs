@@ -16,10 +16,10 @@ use ow_compat::records::{
 use ow_compat::values::{InstanceId, InvokerInstanceId, Parameters};
 
 use super::{Engine, Shared};
-use crate::bus::MessageBus;
 use crate::metrics::Metrics;
 use crate::queue::FailureKind;
 use crate::store::Store;
+use ow_compat::bus::MessageBus;
 
 /// The record of an activation that failed before reaching a container.
 pub fn failure_record(

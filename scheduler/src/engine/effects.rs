@@ -7,10 +7,10 @@ use ow_compat::coordination::Coordinator;
 use ow_compat::messages::ActivationMessage;
 
 use super::{Engine, PollOutcome, QueueCell, acks, containers};
-use crate::bus::MessageBus;
 use crate::metrics::Metrics;
 use crate::queue::{Effect, Throttle};
 use crate::store::Store;
+use ow_compat::bus::MessageBus;
 
 /// Runs `effects` of `cell`'s queue in order.
 pub async fn run<B: MessageBus, C: Coordinator, S: Store>(

@@ -18,10 +18,10 @@ use ow_compat::values::{DocRevision, SchedulerStates};
 use tokio::sync::mpsc;
 
 use super::{Engine, QueueCell, QueueKey, acks, driver, effects};
-use crate::bus::MessageBus;
 use crate::metrics::Metrics;
 use crate::queue::{ActionQueue, FailureKind};
 use crate::store::Store;
+use ow_compat::bus::MessageBus;
 
 const MAX_FORWARDS: u8 = 3;
 const TOO_OLD: &str = "The activation has not been processed: too old activation is arrived.";

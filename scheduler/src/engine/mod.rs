@@ -23,11 +23,11 @@ use ow_compat::values::SchedulerStates;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::MessageBus;
 use crate::config::SchedulerConfig;
 use crate::decision::StockPolicy;
 use crate::metrics::Metrics;
 use crate::store::Store;
+use ow_compat::bus::MessageBus;
 
 pub use effects::run as effects_for;
 pub use registry::{PollOutcome, QueueCell, QueueKey, Registry};

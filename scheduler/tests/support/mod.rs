@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use ow_compat::Codec;
+use ow_compat::bus::{KafkaBus, MessageBus, Record};
 use ow_compat::coordination::{Coordinator, EtcdCoordinator};
 use ow_compat::grpc::{ActivationServiceClient, ActivationServiceServer, FetchRequest};
 use ow_compat::messages::{
     ActivationMessage, ContainerMessage, InvokerResourceMessage, InvokerStatus,
 };
-use ow_scheduler::bus::{KafkaBus, MessageBus, Record};
 use ow_scheduler::config::{SchedulerConfig, Settings};
 use ow_scheduler::engine::{self, Engine};
 use ow_scheduler::metrics::Metrics;
@@ -234,7 +234,7 @@ impl Scheduler {
 /// Consumes a topic from the beginning into a channel.
 pub fn listen(topic: &str) -> mpsc::Receiver<Record> {
     let (tx, rx) = mpsc::channel(1024);
-    ow_scheduler::bus::consume(KAFKA, topic, tx, CancellationToken::new()).expect("consumer");
+    ow_compat::bus::consume(KAFKA, topic, tx, CancellationToken::new()).expect("consumer");
     rx
 }
 
