@@ -10,6 +10,7 @@
 //! - `coordination` (feature `etcd`): leases, writes, transactions and watches on etcd;
 //! - [`grpc`]: `activation.ActivationService` (prost/tonic) and its JSON-in-string fields;
 //! - [`etcd_keys`]: the etcd key catalog, builders and parser;
+//! - `store` (feature `couchdb`): CouchDB documents over HTTP, and an in-memory store;
 //! - [`topics`]: Kafka topic names, topic configs, consumer/producer settings.
 
 #[cfg(feature = "kafka")]
@@ -23,6 +24,8 @@ pub mod json;
 pub mod messages;
 pub mod records;
 pub mod runtimes;
+#[cfg(feature = "couchdb")]
+pub mod store;
 pub mod topics;
 pub mod values;
 

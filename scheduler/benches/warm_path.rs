@@ -21,12 +21,12 @@ use ow_compat::messages::{
     ContainerCreationAckMessage, ContainerMessage, InvokerResourceMessage, InvokerStatus,
 };
 use ow_compat::records::WhiskActionDocument;
+use ow_compat::store::MemoryStore;
 use ow_compat::values::{ByteSize, InvokerInstanceId};
 use ow_scheduler::config::{SchedulerConfig, Settings};
 use ow_scheduler::engine;
 use ow_scheduler::metrics::Metrics;
 use ow_scheduler::service::Activations;
-use ow_scheduler::store::MemoryStore;
 use tokio_util::sync::CancellationToken;
 
 const REV: &str = "1-0123456789abcdef0123456789abcdef";

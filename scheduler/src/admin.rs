@@ -13,8 +13,8 @@ use ow_compat::coordination::Coordinator;
 use ow_compat::json::{Sorted, Value, compact};
 
 use crate::engine::{self, Engine};
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 const UNAUTHORIZED: &str = "Authentication is possible but has failed or not yet been provided.";
 

@@ -2,7 +2,7 @@
 //! provisioning coordinated through etcd, speaking the stock contracts.
 //!
 //! Pure decisions: [`decision`] (provisioning rule), [`placement`] (invoker choice), [`queue`]
-//! (per-action state machine), [`config`] (settings). I/O edges: Kafka through `ow_compat::bus`, [`store`]
+//! (per-action state machine), [`config`] (settings). I/O edges: Kafka through `ow_compat::bus`, `ow_compat::store`
 //! (CouchDB), etcd through `ow_compat::coordination`. Wiring: [`engine`] (tasks and shared
 //! state), [`service`] (gRPC), [`admin`] (HTTP), [`metrics`].
 
@@ -14,4 +14,3 @@ pub mod metrics;
 pub mod placement;
 pub mod queue;
 pub mod service;
-pub mod store;

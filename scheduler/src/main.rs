@@ -10,10 +10,10 @@ use anyhow::Context;
 use ow_compat::bus::KafkaBus;
 use ow_compat::coordination::EtcdCoordinator;
 use ow_compat::grpc::ActivationServiceServer;
+use ow_compat::store::CouchStore;
 use ow_scheduler::config::{ConfigError, SchedulerConfig, Settings};
 use ow_scheduler::metrics::Metrics;
 use ow_scheduler::service::Activations;
-use ow_scheduler::store::CouchStore;
 use ow_scheduler::{admin, engine};
 use tokio_util::sync::CancellationToken;
 

@@ -19,8 +19,8 @@ use tonic::{Request, Response, Status};
 use crate::engine::{Engine, PollOutcome, QueueKey, effects_for};
 use crate::metrics::Metrics;
 use crate::queue::{Fetch, PollAnswer};
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 /// The stock service waits at most this long for its queue to answer.
 const ASK_TIMEOUT: Duration = Duration::from_secs(5);

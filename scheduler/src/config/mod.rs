@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use ow_compat::values::{RemotingDialect, SchedulerEndpoints, SchedulerInstanceId};
 
+pub use ow_compat::store::CouchDbConfig;
+
 use crate::decision::DecisionConfig;
 use crate::placement::Fractions;
 use crate::queue::QueueConfig;
@@ -39,30 +41,6 @@ pub enum ConfigError {
     /// The command line does not parse.
     #[error("{0}")]
     Usage(String),
-}
-
-/// CouchDB connection and database names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CouchDbConfig {
-    /// `http` or `https`.
-    pub protocol: String,
-    pub host: String,
-    pub port: u16,
-    pub username: String,
-    pub password: String,
-    /// `subjects` database.
-    pub auth_db: String,
-    /// `whisks` database.
-    pub entity_db: String,
-    /// `activations` database.
-    pub activation_db: String,
-}
-
-impl CouchDbConfig {
-    /// `protocol://host:port`.
-    pub fn base_url(&self) -> String {
-        format!("{}://{}:{}", self.protocol, self.host, self.port)
-    }
 }
 
 /// Everything the scheduler needs to start.

@@ -18,8 +18,8 @@ use ow_compat::values::{InstanceId, InvokerInstanceId, Parameters};
 use super::{Engine, Shared};
 use crate::metrics::Metrics;
 use crate::queue::FailureKind;
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 /// The record of an activation that failed before reaching a container.
 pub fn failure_record(

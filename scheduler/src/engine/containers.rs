@@ -17,8 +17,8 @@ use ow_compat::values::{CreationId, DocRevision, TransactionId};
 use super::{Engine, QueueCell, QueueKey, effects, ids};
 use crate::metrics::Metrics;
 use crate::placement::{self, CreationRequest, InvokerCandidate, XorShift};
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 /// Creation retries allowed for reschedulable errors, as stock.
 const MAX_RETRIES: u32 = 5;

@@ -10,8 +10,8 @@ use ow_compat::coordination::Coordinator;
 use super::{Engine, QueueCell, effects, watcher};
 use crate::decision::ProvisioningPolicy;
 use crate::queue::{Limits, QueueState};
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 /// How often the namespace limit is read again from the subjects database (the stock identity
 /// cache keeps entries five minutes).

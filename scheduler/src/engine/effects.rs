@@ -9,8 +9,8 @@ use ow_compat::messages::ActivationMessage;
 use super::{Engine, PollOutcome, QueueCell, acks, containers};
 use crate::metrics::Metrics;
 use crate::queue::{Effect, Throttle};
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 /// Runs `effects` of `cell`'s queue in order.
 pub async fn run<B: MessageBus, C: Coordinator, S: Store>(

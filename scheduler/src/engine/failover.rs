@@ -9,8 +9,8 @@ use ow_compat::coordination::Coordinator;
 
 use super::{Engine, QueueCell, effects};
 use crate::queue::QueueState;
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 /// Claims the leader key of `cell` again; a queue that lost it to another scheduler stops.
 pub async fn reclaim<B: MessageBus, C: Coordinator, S: Store>(

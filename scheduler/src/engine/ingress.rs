@@ -20,8 +20,8 @@ use tokio::sync::mpsc;
 use super::{Engine, QueueCell, QueueKey, acks, driver, effects};
 use crate::metrics::Metrics;
 use crate::queue::{ActionQueue, FailureKind};
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 const MAX_FORWARDS: u8 = 3;
 const TOO_OLD: &str = "The activation has not been processed: too old activation is arrived.";

@@ -26,8 +26,8 @@ use tokio_util::sync::CancellationToken;
 use crate::config::SchedulerConfig;
 use crate::decision::StockPolicy;
 use crate::metrics::Metrics;
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 pub use effects::run as effects_for;
 pub use registry::{PollOutcome, QueueCell, QueueKey, Registry};

@@ -12,8 +12,8 @@ use ow_compat::etcd_keys::{ContainerKind, EtcdKey};
 use ow_compat::messages::InvokerResourceMessage;
 
 use super::{Engine, QueueKey, effects};
-use crate::store::Store;
 use ow_compat::bus::MessageBus;
+use ow_compat::store::Store;
 
 /// Keys of one namespace's running containers and in-progress creations.
 type NamespaceKeys = (BTreeSet<String>, BTreeSet<String>);

@@ -15,11 +15,11 @@ use ow_compat::grpc::{ActivationServiceClient, ActivationServiceServer, FetchReq
 use ow_compat::messages::{
     ActivationMessage, ContainerMessage, InvokerResourceMessage, InvokerStatus,
 };
+use ow_compat::store::CouchStore;
 use ow_scheduler::config::{SchedulerConfig, Settings};
 use ow_scheduler::engine::{self, Engine};
 use ow_scheduler::metrics::Metrics;
 use ow_scheduler::service::Activations;
-use ow_scheduler::store::CouchStore;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

@@ -4,12 +4,34 @@
 use std::future::Future;
 use std::time::Duration;
 
-use ow_compat::Codec;
-use ow_compat::json::{Path, Value, Wire};
-use ow_compat::records::{ActivationDocument, WhiskActionDocument};
+use crate::Codec;
+use crate::json::{Path, Value, Wire};
+use crate::records::{ActivationDocument, WhiskActionDocument};
 use reqwest::Url;
 
-use crate::config::CouchDbConfig;
+/// CouchDB connection and database names (`whisk.couchdb.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CouchDbConfig {
+    /// `http` or `https`.
+    pub protocol: String,
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    /// `subjects` database.
+    pub auth_db: String,
+    /// `whisks` database.
+    pub entity_db: String,
+    /// `activations` database.
+    pub activation_db: String,
+}
+
+impl CouchDbConfig {
+    /// `protocol://host:port`.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}:{}", self.protocol, self.host, self.port)
+    }
+}
 
 /// A CouchDB operation that failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,7 +127,7 @@ impl CouchStore {
         }
         let resp = resp.error_for_status().map_err(request_error)?;
         let bytes = resp.bytes().await.map_err(request_error)?;
-        ow_compat::json::parse(&bytes).map_err(|e| StoreError::Malformed {
+        crate::json::parse(&bytes).map_err(|e| StoreError::Malformed {
             id: id.into(),
             reason: e.to_string(),
         })
