@@ -12,6 +12,8 @@ use super::{CoordinationError, Coordinator, WatchEvent};
 
 /// How often the lease is refreshed, as the stock components do.
 const KEEP_ALIVE_EVERY: Duration = Duration::from_millis(500);
+/// How often a watch starts again from a fresh snapshot, even without errors.
+const RESYNC_EVERY: Duration = Duration::from_secs(60);
 /// Pause before a failed watch or lease is retried.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -281,6 +283,8 @@ impl PrefixFollower {
             let reason = tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tx.closed() => return,
+                // A fresh snapshot now and then repairs anything a watch could have missed.
+                () = tokio::time::sleep(RESYNC_EVERY) => continue,
                 r = self.follow_once() => r,
             };
             tracing::warn!(prefix = %self.prefix, %reason, "etcd watch interrupted; resynchronising");

@@ -133,19 +133,52 @@ pub async fn create<B: MessageBus, C: Coordinator, S: Store>(
     cell: &Arc<QueueCell>,
     count: u32,
 ) {
-    for _ in 0..count {
-        match CreationId::parse(&ids::random_hex32()) {
-            Ok(creation_id) => {
-                place_and_send(
-                    engine,
-                    &cell.key,
-                    creation_message(engine, cell, creation_id, 0),
-                )
-                .await
+    let messages: Vec<ContainerCreationMessage> = (0..count)
+        .filter_map(|_| CreationId::parse(&ids::random_hex32()).ok())
+        .map(|cid| creation_message(engine, cell, cid, 0))
+        .collect();
+    let choices = choose(engine, cell, &messages);
+    for (message, (invoker, warm_key)) in messages.into_iter().zip(choices) {
+        dispatch(engine, cell, message, invoker, warm_key).await;
+    }
+}
+
+type Choice = (Result<i32, CreationError>, Option<String>);
+
+/// Invokers for a batch: paused containers of this revision first, the rest placed together
+/// so that the batch's reservations accumulate.
+fn choose<B: MessageBus, C: Coordinator, S: Store>(
+    engine: &Engine<B, C, S>,
+    cell: &QueueCell,
+    messages: &[ContainerCreationMessage],
+) -> Vec<Choice> {
+    let mut out: Vec<Option<Choice>> = Vec::with_capacity(messages.len());
+    let mut cold = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        match warm_invoker(engine, cell, m.creation_id.as_str()) {
+            Some((id, key)) => out.push(Some((Ok(id), Some(key)))),
+            None => {
+                out.push(None);
+                cold.push(i);
             }
-            Err(e) => tracing::error!(error = %e, "could not make a creation id"),
         }
     }
+    let seed = messages
+        .first()
+        .and_then(|m| u64::from_str_radix(&m.creation_id.as_str()[..16], 16).ok());
+    let requests = vec![request_of(cell); cold.len()];
+    let placed = placement::schedule(
+        &candidates(engine),
+        &requests,
+        engine.config.fractions,
+        &mut XorShift::new(seed.unwrap_or(1)),
+    );
+    for (i, p) in cold.into_iter().zip(placed) {
+        out[i] = Some((p, None));
+    }
+    out.into_iter()
+        .map(|c| c.unwrap_or((Err(CreationError::NoAvailableInvokersError), None)))
+        .collect()
 }
 
 fn creation_message<B: MessageBus, C: Coordinator, S: Store>(
@@ -180,28 +213,22 @@ async fn place_and_send<B: MessageBus, C: Coordinator, S: Store>(
     let Some(cell) = engine.registry.get(queue) else {
         return;
     };
-    let cid = message.creation_id.to_string();
-    let (invoker, warm_key) = match warm_invoker(engine, &cell, &cid) {
-        Some((i, key)) => (Ok(i), Some(key)),
-        None => {
-            let seed = u64::from_str_radix(&cid[..16], 16).unwrap_or(1);
-            let placed = placement::schedule(
-                &candidates(engine),
-                &[request_of(&cell)],
-                engine.config.fractions,
-                &mut XorShift::new(seed),
-            );
-            (
-                placed
-                    .into_iter()
-                    .next()
-                    .unwrap_or(Err(CreationError::NoAvailableInvokersError)),
-                None,
-            )
-        }
-    };
+    let choice = choose(engine, &cell, std::slice::from_ref(&message)).pop();
+    let (invoker, warm_key) =
+        choice.unwrap_or((Err(CreationError::NoAvailableInvokersError), None));
+    dispatch(engine, &cell, message, invoker, warm_key).await;
+}
+
+/// Sends the creation to its invoker, or fails the job when no invoker could take it.
+async fn dispatch<B: MessageBus, C: Coordinator, S: Store>(
+    engine: &Engine<B, C, S>,
+    cell: &Arc<QueueCell>,
+    message: ContainerCreationMessage,
+    invoker: Result<i32, CreationError>,
+    warm_key: Option<String>,
+) {
     match invoker {
-        Ok(id) => send_creation(engine, &cell, message, id, warm_key).await,
+        Ok(id) => send_creation(engine, cell, message, id, warm_key).await,
         Err(error) => {
             Metrics::inc(&engine.metrics.creation_failures);
             let reason = format!(
@@ -210,7 +237,13 @@ async fn place_and_send<B: MessageBus, C: Coordinator, S: Store>(
                 error.name()
             );
             tracing::warn!(queue = ?cell.key, %reason, "container creation not placed");
-            finish(engine, queue, &cid, Err((error, reason))).await;
+            finish(
+                engine,
+                &cell.key,
+                message.creation_id.as_str(),
+                Err((error, reason)),
+            )
+            .await;
         }
     }
 }
