@@ -95,20 +95,11 @@ async fn fake_invoker(bus: LocalBus, coord: MemoryCoordinator) {
             c.creation_id
         );
         coord.put(&key, "").await.ok();
-        let ack = ContainerCreationAckMessage {
-            transid: c.transid.clone(),
-            creation_id: c.creation_id.clone(),
-            invocation_namespace: c.invocation_namespace.clone(),
-            action: c.action.clone(),
-            revision: c.revision.clone(),
-            action_meta_data: c.whisk_action_meta_data.clone(),
-            root_invoker_index: InvokerInstanceId::new(0, ByteSize::mb(1_000_000)),
-            scheduler_host: c.scheduler_host.clone(),
-            rpc_port: c.rpc_port,
-            retry_count: c.retry_count,
-            error: None,
-            reason: None,
-        };
+        let ack = ContainerCreationAckMessage::answering(
+            &c,
+            InvokerInstanceId::new(0, ByteSize::mb(1_000_000)),
+            None,
+        );
         bus.send("creationAck0", ack.encode()).await.ok();
     }
 }

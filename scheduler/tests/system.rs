@@ -13,23 +13,8 @@ use support::*;
 
 /// The invoker's success ack for a creation message.
 async fn ack(world: &World, invoker: u32, msg: &ow_compat::messages::ContainerCreationMessage) {
-    let ack = ContainerCreationAckMessage {
-        transid: msg.transid.clone(),
-        creation_id: msg.creation_id.clone(),
-        invocation_namespace: msg.invocation_namespace.clone(),
-        action: msg.action.clone(),
-        revision: msg.revision.clone(),
-        action_meta_data: msg.whisk_action_meta_data.clone(),
-        root_invoker_index: InvokerInstanceId::new(
-            i32::try_from(invoker).unwrap_or(0),
-            ByteSize::mb(2048),
-        ),
-        scheduler_host: msg.scheduler_host.clone(),
-        rpc_port: msg.rpc_port,
-        retry_count: msg.retry_count,
-        error: None,
-        reason: None,
-    };
+    let invoker = InvokerInstanceId::new(i32::try_from(invoker).unwrap_or(0), ByteSize::mb(2048));
+    let ack = ContainerCreationAckMessage::answering(msg, invoker, None);
     produce(
         &format!(
             "{}creationAck{}",
@@ -211,23 +196,8 @@ async fn reply_error(
     error: CreationError,
     reason: &str,
 ) {
-    let ack = ContainerCreationAckMessage {
-        transid: c.transid.clone(),
-        creation_id: c.creation_id.clone(),
-        invocation_namespace: c.invocation_namespace.clone(),
-        action: c.action.clone(),
-        revision: c.revision.clone(),
-        action_meta_data: c.whisk_action_meta_data.clone(),
-        root_invoker_index: InvokerInstanceId::new(
-            i32::try_from(invoker).unwrap_or(0),
-            ByteSize::mb(2048),
-        ),
-        scheduler_host: c.scheduler_host.clone(),
-        rpc_port: c.rpc_port,
-        retry_count: c.retry_count,
-        error: Some(error),
-        reason: Some(reason.into()),
-    };
+    let invoker = InvokerInstanceId::new(i32::try_from(invoker).unwrap_or(0), ByteSize::mb(2048));
+    let ack = ContainerCreationAckMessage::answering(c, invoker, Some((error, reason.to_owned())));
     produce(&format!("{}creationAck0", world.prefix), ack.encode()).await;
 }
 

@@ -257,6 +257,34 @@ pub struct ContainerCreationAckMessage {
     pub reason: Option<String>,
 }
 
+impl ContainerCreationAckMessage {
+    /// The ack `invoker` sends for `creation`: every field echoed, plus the outcome.
+    pub fn answering(
+        creation: &ContainerCreationMessage,
+        invoker: InvokerInstanceId,
+        failure: Option<(CreationError, String)>,
+    ) -> Self {
+        let (error, reason) = match failure {
+            Some((e, r)) => (Some(e), Some(r)),
+            None => (None, None),
+        };
+        Self {
+            transid: creation.transid.clone(),
+            creation_id: creation.creation_id.clone(),
+            invocation_namespace: creation.invocation_namespace.clone(),
+            action: creation.action.clone(),
+            revision: creation.revision.clone(),
+            action_meta_data: creation.whisk_action_meta_data.clone(),
+            root_invoker_index: invoker,
+            scheduler_host: creation.scheduler_host.clone(),
+            rpc_port: creation.rpc_port,
+            retry_count: creation.retry_count,
+            error,
+            reason,
+        }
+    }
+}
+
 impl Wire for ContainerCreationAckMessage {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let o = Obj::new(v, at)?;
