@@ -1,6 +1,6 @@
 //! Whole-document decoding and encoding, and the registry of type names `ow-wire` uses.
 
-use crate::json::{DecodeError, Path, Wire, compact, parse};
+use crate::json::{DecodeError, Path, Wire, parse};
 
 /// A document that could not be decoded as the named type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,7 +32,9 @@ pub trait Codec: Wire {
 
     /// Writes the compact form, byte-identical to spray-json's.
     fn encode(&self) -> String {
-        compact(&self.write())
+        let mut out = String::with_capacity(1024);
+        self.write_to(&mut out);
+        out
     }
 }
 

@@ -110,6 +110,11 @@ fn check<T: Codec + PartialEq + Debug>(x: &T) -> Result<(), TestCaseError> {
     let again = decoded.encode();
     prop_assert_eq!(&again, &encoded, "(b) encoding is not stable");
     prop_assert_eq!(
+        compact(&x.write()),
+        encoded.clone(),
+        "(e) the direct writer and the tree writer disagree"
+    );
+    prop_assert_eq!(
         parse_json(&encoded)?,
         parse_json(&again)?,
         "(b) JSON differs"

@@ -62,7 +62,7 @@ fn is_plain_integer(text: &str) -> bool {
 
 /// Only `"`, `\` and control characters below U+0020 are escaped; everything else, including
 /// `/`, DEL and non-ASCII text, is written raw.
-fn push_string(out: &mut String, s: &str) {
+pub fn push_string(out: &mut String, s: &str) {
     out.push('"');
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {

@@ -182,6 +182,9 @@ impl Wire for String {
     fn write(&self) -> Value {
         Value::String(self.clone())
     }
+    fn write_to(&self, out: &mut String) {
+        super::print::push_string(out, self);
+    }
 }
 
 impl Wire for bool {
@@ -284,6 +287,16 @@ impl<T: Wire> Wire for Vec<T> {
     }
     fn write(&self) -> Value {
         Value::Array(self.iter().map(Wire::write).collect())
+    }
+    fn write_to(&self, out: &mut String) {
+        out.push('[');
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            item.write_to(out);
+        }
+        out.push(']');
     }
 }
 

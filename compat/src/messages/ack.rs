@@ -41,6 +41,13 @@ impl Wire for ActivationOrId {
             Self::Id(id) => id.write(),
         }
     }
+
+    fn write_to(&self, out: &mut String) {
+        match self {
+            Self::Activation(a) => a.write_to(out),
+            Self::Id(id) => id.write_to(out),
+        }
+    }
 }
 
 /// What an invoker (or a scheduler, for failures) tells the controller.
@@ -165,5 +172,43 @@ impl Wire for AcknowledgementMessage {
                 .field("transid", transid.write())
                 .build(),
         }
+    }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = crate::json::ObjectWriter::new(out);
+        let flag = |b: bool| if b { "true" } else { "false" };
+        match self {
+            Self::Completion {
+                transid,
+                activation_id,
+                is_system_error,
+                instance,
+            } => {
+                activation_id.write_to(o.key("activationId"));
+                instance.write_to(o.key("instance"));
+                if let Some(e) = is_system_error {
+                    o.raw("isSystemError", flag(*e));
+                }
+                transid.write_to(o.key("transid"));
+            }
+            Self::Result { transid, response } => {
+                response.write_to(o.key("response"));
+                transid.write_to(o.key("transid"));
+            }
+            Self::Combined {
+                transid,
+                response,
+                is_system_error,
+                instance,
+            } => {
+                instance.write_to(o.key("instance"));
+                if let Some(e) = is_system_error {
+                    o.raw("isSystemError", flag(*e));
+                }
+                response.write_to(o.key("response"));
+                transid.write_to(o.key("transid"));
+            }
+        }
+        o.finish();
     }
 }

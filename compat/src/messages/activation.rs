@@ -48,6 +48,14 @@ impl Wire for StringMap {
         }
         Value::Object(m)
     }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = crate::json::ObjectWriter::new(out);
+        for (k, v) in &self.0 {
+            o.string(k, v);
+        }
+        o.finish();
+    }
 }
 
 /// One invocation, as the controller hands it to a scheduler.
@@ -113,5 +121,29 @@ impl Wire for ActivationMessage {
             .field("transid", self.transid.write())
             .field("user", self.user.write())
             .build()
+    }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = crate::json::ObjectWriter::new(out);
+        self.action.write_to(o.key("action"));
+        self.activation_id.write_to(o.key("activationId"));
+        o.raw("blocking", if self.blocking { "true" } else { "false" });
+        if let Some(c) = &self.cause {
+            c.write_to(o.key("cause"));
+        }
+        if let Some(content) = &self.content {
+            crate::json::write_compact(o.key("content"), content);
+        }
+        self.init_args.write_to(o.key("initArgs"));
+        self.locked_args.write_to(o.key("lockedArgs"));
+        self.revision.write_to(o.key("revision"));
+        self.root_controller_index
+            .write_to(o.key("rootControllerIndex"));
+        if let Some(t) = &self.trace_context {
+            t.write_to(o.key("traceContext"));
+        }
+        self.transid.write_to(o.key("transid"));
+        self.user.write_to(o.key("user"));
+        o.finish();
     }
 }

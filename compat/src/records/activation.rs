@@ -91,6 +91,18 @@ impl Wire for ActivationResponse {
             .field("statusCode", Value::from(self.status_code.code()))
             .build()
     }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = crate::json::ObjectWriter::new(out);
+        if let Some(r) = &self.result {
+            crate::json::write_compact(o.key("result"), r);
+        }
+        if let Some(s) = self.size {
+            o.raw("size", &s.to_string());
+        }
+        o.raw("statusCode", &self.status_code.code().to_string());
+        o.finish();
+    }
 }
 
 /// An activation record as acks and the REST API carry it.
@@ -158,6 +170,28 @@ impl Wire for WhiskActivation {
 
     fn write(&self) -> Value {
         self.fields().build()
+    }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = crate::json::ObjectWriter::new(out);
+        self.activation_id.write_to(o.key("activationId"));
+        self.annotations.write_to(o.key("annotations"));
+        if let Some(c) = &self.cause {
+            c.write_to(o.key("cause"));
+        }
+        if let Some(d) = self.duration {
+            o.raw("duration", &d.to_string());
+        }
+        o.raw("end", &self.end.to_string());
+        self.logs.write_to(o.key("logs"));
+        o.string("name", self.name.as_str());
+        self.namespace.write_to(o.key("namespace"));
+        o.raw("publish", if self.publish { "true" } else { "false" });
+        self.response.write_to(o.key("response"));
+        o.raw("start", &self.start.to_string());
+        o.string("subject", &self.subject);
+        self.version.write_to(o.key("version"));
+        o.finish();
     }
 }
 

@@ -50,6 +50,10 @@ impl Wire for EntityName {
     fn write(&self) -> Value {
         Value::String(self.0.clone())
     }
+
+    fn write_to(&self, out: &mut String) {
+        crate::json::push_string(out, &self.to_string());
+    }
 }
 
 /// `namespace[/package]`: one or more entity names joined by `/`.
@@ -100,6 +104,10 @@ impl Wire for EntityPath {
     }
     fn write(&self) -> Value {
         Value::String(self.to_string())
+    }
+
+    fn write_to(&self, out: &mut String) {
+        crate::json::push_string(out, &self.to_string());
     }
 }
 
@@ -164,6 +172,10 @@ impl Wire for SemVer {
     }
     fn write(&self) -> Value {
         Value::String(self.to_string())
+    }
+
+    fn write_to(&self, out: &mut String) {
+        crate::json::push_string(out, &self.to_string());
     }
 }
 
@@ -255,6 +267,19 @@ impl Wire for FullyQualifiedEntityName {
             .opt("version", self.version.as_ref().map(Wire::write))
             .opt("binding", self.binding.as_ref().map(Wire::write))
             .build()
+    }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = crate::json::ObjectWriter::new(out);
+        if let Some(b) = &self.binding {
+            b.write_to(o.key("binding"));
+        }
+        o.string("name", self.name.as_str());
+        self.path.write_to(o.key("path"));
+        if let Some(v) = &self.version {
+            v.write_to(o.key("version"));
+        }
+        o.finish();
     }
 }
 

@@ -1,5 +1,6 @@
 //! The invoking `Identity` and its namespace limits.
 
+use crate::json::ObjectWriter;
 use crate::json::{DecodeError, Obj, Path, Sorted, Value, Wire, read_kind};
 
 use super::{ByteSize, EntityName};
@@ -26,6 +27,13 @@ impl Wire for Namespace {
             .field("name", self.name.write())
             .field("uuid", Value::String(self.uuid.clone()))
             .build()
+    }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        o.string("name", self.name.as_str());
+        o.string("uuid", &self.uuid);
+        o.finish();
     }
 }
 
@@ -114,6 +122,53 @@ impl Wire for UserLimits {
             .opt("maxActionInstances", int(self.max_action_instances))
             .build()
     }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        let int = |o: &mut ObjectWriter<'_>, key: &str, v: Option<i64>| {
+            if let Some(v) = v {
+                o.raw(key, &v.to_string());
+            }
+        };
+        if let Some(kinds) = &self.allowed_kinds {
+            kinds.write_to(o.key("allowedKinds"));
+        }
+        int(&mut o, "concurrentInvocations", self.concurrent_invocations);
+        int(&mut o, "firesPerMinute", self.fires_per_minute);
+        int(&mut o, "invocationsPerMinute", self.invocations_per_minute);
+        int(&mut o, "maxActionConcurrency", self.max_action_concurrency);
+        int(&mut o, "maxActionInstances", self.max_action_instances);
+        int(&mut o, "maxActionLogs", self.max_action_logs);
+        int(&mut o, "maxActionMemory", self.max_action_memory);
+        int(&mut o, "maxActionTimeout", self.max_action_timeout);
+        for (key, size) in [
+            ("maxParameterSize", &self.max_parameter_size),
+            ("maxPayloadSize", &self.max_payload_size),
+        ] {
+            if let Some(s) = size {
+                o.string(key, &s.to_string());
+            }
+        }
+        int(&mut o, "minActionConcurrency", self.min_action_concurrency);
+        int(&mut o, "minActionLogs", self.min_action_logs);
+        int(&mut o, "minActionMemory", self.min_action_memory);
+        int(&mut o, "minActionTimeout", self.min_action_timeout);
+        if let Some(b) = self.store_activations {
+            o.raw("storeActivations", if b { "true" } else { "false" });
+        }
+        if let Some(s) = &self.truncation_size {
+            o.string("truncationSize", &s.to_string());
+        }
+        int(
+            &mut o,
+            "warmedContainerKeepingCount",
+            self.warmed_container_keeping_count,
+        );
+        if let Some(t) = &self.warmed_container_keeping_timeout {
+            o.string("warmedContainerKeepingTimeout", t);
+        }
+        o.finish();
+    }
 }
 
 const PRIVILEGES: [&str; 5] = ["READ", "PUT", "DELETE", "ACTIVATE", "REJECT"];
@@ -190,5 +245,15 @@ impl Wire for Identity {
             .field("rights", self.rights.write())
             .field("subject", Value::String(self.subject.clone()))
             .build()
+    }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        crate::json::write_compact(o.key("authkey"), &self.authkey);
+        self.limits.write_to(o.key("limits"));
+        self.namespace.write_to(o.key("namespace"));
+        self.rights.write_to(o.key("rights"));
+        o.string("subject", &self.subject);
+        o.finish();
     }
 }

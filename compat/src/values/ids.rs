@@ -50,6 +50,10 @@ macro_rules! hex_id {
             fn write(&self) -> Value {
                 Value::String(self.0.clone())
             }
+
+            fn write_to(&self, out: &mut String) {
+                crate::json::push_string(out, &self.0);
+            }
         }
     };
 }
@@ -110,5 +114,12 @@ impl Wire for DocRevision {
 
     fn write(&self) -> Value {
         self.0.clone().map_or(Value::Null, Value::String)
+    }
+
+    fn write_to(&self, out: &mut String) {
+        match &self.0 {
+            Some(rev) => crate::json::push_string(out, rev),
+            None => out.push_str("null"),
+        }
     }
 }

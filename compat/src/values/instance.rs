@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::json::ObjectWriter;
 use crate::json::{DecodeError, Obj, Path, Sorted, Value, Wire};
 
 use super::ByteSize;
@@ -105,6 +106,26 @@ impl Wire for InvokerInstanceId {
             .field("userMemory", self.user_memory.write())
             .build()
     }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        if let Some(b) = &self.busy_memory {
+            o.string("busyMemory", &b.to_string());
+        }
+        self.dedicated_namespaces
+            .write_to(o.key("dedicatedNamespaces"));
+        if let Some(d) = &self.displayed_name {
+            o.string("displayedName", d);
+        }
+        o.raw("instance", &self.instance.to_string());
+        o.string("instanceType", "invoker");
+        self.tags.write_to(o.key("tags"));
+        if let Some(u) = &self.unique_name {
+            o.string("uniqueName", u);
+        }
+        o.string("userMemory", &self.user_memory.to_string());
+        o.finish();
+    }
 }
 
 /// Validates a controller or scheduler id: `[a-zA-Z0-9._-]+`, at most 128 characters (it becomes
@@ -149,6 +170,13 @@ impl Wire for ControllerInstanceId {
             .field("asString", Value::String(self.as_string.clone()))
             .field("instanceType", Value::String("controller".into()))
             .build()
+    }
+
+    fn write_to(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        o.string("asString", &self.as_string);
+        o.string("instanceType", "controller");
+        o.finish();
     }
 }
 
@@ -205,6 +233,13 @@ impl Wire for InstanceId {
         match self {
             Self::Invoker(i) => i.write(),
             Self::Controller(c) => c.write(),
+        }
+    }
+
+    fn write_to(&self, out: &mut String) {
+        match self {
+            Self::Invoker(i) => i.write_to(out),
+            Self::Controller(c) => c.write_to(out),
         }
     }
 }

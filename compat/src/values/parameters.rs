@@ -137,4 +137,24 @@ impl Wire for Parameters {
         });
         Value::Array(items.collect())
     }
+
+    fn write_to(&self, out: &mut String) {
+        out.push('[');
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut o = crate::json::ObjectWriter::new(out);
+            o.string("key", &p.key);
+            crate::json::write_compact(o.key("value"), &p.value);
+            if p.init {
+                o.raw("init", "true");
+            }
+            if let Some(e) = &p.encryption {
+                o.string("encryption", e);
+            }
+            o.finish();
+        }
+        out.push(']');
+    }
 }

@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::json::push_string;
 use crate::json::{DecodeError, Path, Value, Wire};
 
 /// OpenWhisk's transaction id. Its start time is meaningful: the scheduler's "too old" check and
@@ -87,5 +88,20 @@ impl Wire for TransactionId {
             items.push(parent.write());
         }
         Value::Array(items)
+    }
+
+    fn write_to(&self, out: &mut String) {
+        out.push('[');
+        push_string(out, &self.id);
+        out.push(',');
+        out.push_str(&self.start_millis.to_string());
+        if self.extra_logging {
+            out.push_str(",true");
+        }
+        if let Some(parent) = &self.parent {
+            out.push(',');
+            parent.write_to(out);
+        }
+        out.push(']');
     }
 }
