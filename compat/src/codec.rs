@@ -20,14 +20,7 @@ pub trait Codec: Wire {
 
     /// Parses and reads one JSON document.
     fn decode(bytes: &[u8]) -> Result<Self, WireError> {
-        let v = parse(bytes).map_err(|source| WireError {
-            type_name: Self::TYPE_NAME,
-            source,
-        })?;
-        Self::read(&v, Path::Root).map_err(|source| WireError {
-            type_name: Self::TYPE_NAME,
-            source,
-        })
+        decode_tree(bytes)
     }
 
     /// Writes the compact form, byte-identical to spray-json's.
@@ -36,6 +29,18 @@ pub trait Codec: Wire {
         self.write_to(&mut out);
         out
     }
+}
+
+/// Decodes through a JSON tree: the reference reader every type has.
+pub fn decode_tree<T: Codec>(bytes: &[u8]) -> Result<T, WireError> {
+    let v = parse(bytes).map_err(|source| WireError {
+        type_name: T::TYPE_NAME,
+        source,
+    })?;
+    T::read(&v, Path::Root).map_err(|source| WireError {
+        type_name: T::TYPE_NAME,
+        source,
+    })
 }
 
 /// Decodes `bytes` as `T` and encodes it again.
@@ -116,7 +121,6 @@ names!(
     SchedulerStates => "scheduler-states",
     Exec => "exec",
     Parameters => "parameters",
-    ActivationMessage => "activation-message",
     ContainerCreationMessage => "container-creation-message",
     ContainerDeletionMessage => "container-deletion-message",
     ContainerCreationAckMessage => "container-creation-ack-message",
@@ -133,3 +137,17 @@ names!(
     RunRequest => "run-request",
     FetchResponseMessage => "fetch-response-message",
 );
+
+impl Codec for ActivationMessage {
+    const TYPE_NAME: &'static str = "activation-message";
+
+    /// The typed fast path first; it gives up on anything the tree reader must judge.
+    fn decode(bytes: &[u8]) -> Result<Self, WireError> {
+        if bytes.len() <= crate::json::MAX_DOCUMENT_BYTES
+            && let Some(msg) = crate::messages::decode_activation_fast(bytes)
+        {
+            return Ok(msg);
+        }
+        decode_tree(bytes)
+    }
+}

@@ -1818,6 +1818,51 @@ proptest! {
     }
 }
 
+/// The fast `ActivationMessage` reader may only give up, never disagree: whatever it accepts, the
+/// tree reader accepts as the same value.
+fn fast_reader_agrees(bytes: &[u8]) -> Result<(), TestCaseError> {
+    if let Some(fast) = ow_compat::messages::decode_activation_fast(bytes) {
+        let tree = ow_compat::codec::decode_tree::<ActivationMessage>(bytes);
+        prop_assert_eq!(
+            tree.as_ref().ok(),
+            Some(&fast),
+            "fast reader accepted what the tree reader sees as {:?}",
+            tree
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn the_fast_activation_reader_takes_every_valid_message(x in activation_message()) {
+        let encoded = x.encode();
+        let fast = ow_compat::messages::decode_activation_fast(encoded.as_bytes());
+        prop_assert_eq!(fast.as_ref(), Some(&x));
+    }
+
+    #[test]
+    fn the_fast_activation_reader_agrees_on_mutated_messages(
+        x in activation_message(),
+        at in any::<Index>(),
+        replacement in prop::option::of(wild_json()),
+    ) {
+        let mut v = parse_json(&x.encode())?;
+        let mut all = Vec::new();
+        pointers(&v, String::new(), &mut all);
+        let pointer = at.get(&all).clone();
+        mutate(&mut v, &pointer, replacement);
+        fast_reader_agrees(compact(&v).as_bytes())?;
+    }
+
+    #[test]
+    fn the_fast_activation_reader_agrees_on_arbitrary_json(v in wild_json()) {
+        fast_reader_agrees(compact(&v).as_bytes())?;
+    }
+}
+
 // === regressions: bugs these properties found, with the inputs that showed them ===
 
 /// A whole-number field given a fraction with an exponent near `i64::MIN` must be rejected,

@@ -2,6 +2,7 @@
 
 mod ack;
 mod activation;
+mod activation_fast;
 mod container;
 mod event;
 mod fetch;
@@ -9,6 +10,8 @@ mod health;
 
 pub use ack::{AcknowledgementMessage, ActivationOrId};
 pub use activation::{ActivationMessage, StringMap};
+#[doc(hidden)]
+pub use activation_fast::decode as decode_activation_fast;
 pub use container::{
     ContainerCreationAckMessage, ContainerCreationMessage, ContainerDeletionMessage,
     ContainerMessage, CreationError,

@@ -195,15 +195,14 @@ impl Identity {
     }
 }
 
-fn read_rights(v: &Value, at: Path<'_>) -> Result<Vec<String>, DecodeError> {
-    let names: Vec<String> = Vec::read(v, at)?;
+/// Trims and upper-cases privilege names and drops repeats (a Scala `Set`); the index of the
+/// first name that is not a privilege on error.
+pub(crate) fn normalize_rights(names: &[String]) -> Result<Vec<String>, usize> {
     let mut rights: Vec<String> = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
-        let norm = name.trim().to_ascii_uppercase();
+        let norm = crate::json::java_trim(name).to_ascii_uppercase();
         if !PRIVILEGES.contains(&norm.as_str()) {
-            return Err(at.index(i).error(format!(
-                "{name:?} is not a privilege (READ, PUT, DELETE, ACTIVATE, REJECT)"
-            )));
+            return Err(i);
         }
         if !rights.contains(&norm) {
             rights.push(norm);
@@ -212,11 +211,26 @@ fn read_rights(v: &Value, at: Path<'_>) -> Result<Vec<String>, DecodeError> {
     Ok(rights)
 }
 
+/// A subject has at least five characters after trimming.
+pub(crate) fn valid_subject(subject: &str) -> bool {
+    crate::json::java_trim(subject).chars().count() >= 5
+}
+
+fn read_rights(v: &Value, at: Path<'_>) -> Result<Vec<String>, DecodeError> {
+    let names: Vec<String> = Vec::read(v, at)?;
+    normalize_rights(&names).map_err(|i| {
+        at.index(i).error(format!(
+            "{:?} is not a privilege (READ, PUT, DELETE, ACTIVATE, REJECT)",
+            names[i]
+        ))
+    })
+}
+
 impl Wire for Identity {
     fn read(v: &Value, at: Path<'_>) -> Result<Self, DecodeError> {
         let o = Obj::new(v, at)?;
         let subject: String = o.req("subject")?;
-        if subject.trim().chars().count() < 5 {
+        if !valid_subject(&subject) {
             return Err(at
                 .key("subject")
                 .error(format!("subject {subject:?} is shorter than 5 characters")));

@@ -12,6 +12,11 @@ mod tid;
 pub use entity::{EntityName, EntityPath, FullyQualifiedEntityName, SemVer};
 pub use exec::{Attachment, CodeBody, Exec, ExecMetaData};
 pub use identity::{Identity, Namespace, UserLimits};
+
+/// Validation rules shared with the fast `ActivationMessage` reader.
+pub(crate) mod identity_rules {
+    pub(crate) use super::identity::{normalize_rights, valid_subject};
+}
 pub use ids::{ActivationId, CreationId, DocRevision};
 pub use instance::{
     ControllerInstanceId, InstanceId, InvokerInstanceId, RemotingDialect, SchedulerEndpoints,
