@@ -165,10 +165,15 @@ async fn without_invoker_capacity_activations_fail_after_retention() {
         .await;
     let _invoker = Invoker::register(&world, 0, 0).await;
     let mut acks = listen(&format!("{}completed0", world.prefix));
+    let mut events = listen(&format!("{}events", world.prefix));
     let scheduler = Scheduler::start_with(
         &world,
         0,
-        &[("CONFIG_whisk_scheduler_queue_maxRetentionMs", "1500")],
+        &[
+            ("CONFIG_whisk_scheduler_queue_maxRetentionMs", "1500"),
+            ("CONFIG_whisk_userEvents_enabled", "true"),
+            ("CONFIG_whisk_kafka_topics_userEvent_prefix", &world.prefix),
+        ],
     )
     .await;
     let msg = activation("guest", "big", &rev, true);
@@ -186,6 +191,10 @@ async fn without_invoker_capacity_activations_fail_after_retention() {
         .unwrap_or_default()
         .to_owned();
     assert!(reason.contains("NoAvailable"), "{reason}");
+    let event = next_ack(&mut events).await;
+    assert_eq!(event["eventType"], "Activation");
+    assert_eq!(event["source"], "scheduler0");
+    assert_eq!(event["body"]["statusCode"], 3);
     scheduler.stop();
 }
 

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use ow_compat::Codec;
 use ow_compat::coordination::Coordinator;
 use ow_compat::json::Value;
-use ow_compat::messages::{AcknowledgementMessage, ActivationMessage, ActivationOrId};
+use ow_compat::messages::{
+    AcknowledgementMessage, ActivationEvent, ActivationMessage, ActivationOrId, EventBody,
+    EventMessage,
+};
 use ow_compat::records::{
     ActivationDocument, ActivationResponse, StatusCode, WhiskActionMetaData, WhiskActivation,
 };
@@ -103,8 +106,48 @@ pub async fn complete_with_error<B: MessageBus, C: Coordinator, S: Store>(
     if let Err(e) = engine.bus.send(&topic, ack.encode()).await {
         tracing::error!(tid, activation = %msg.activation_id, error = %e, "error ack not delivered");
     }
+    if engine.config.user_events_enabled {
+        send_event(engine, &msg, &doc.activation, action, now).await;
+    }
     if let Err(e) = engine.store.put_activation(&doc).await {
         tracing::warn!(tid, activation = %msg.activation_id, error = %e, "error record not stored");
     }
     tracing::info!(tid, activation = %msg.activation_id, reason, "activation completed by the scheduler");
+}
+
+/// The user event of a scheduler-completed activation (`whisk.user-events.enabled`).
+async fn send_event<B: MessageBus, C: Coordinator, S: Store>(
+    engine: &Engine<B, C, S>,
+    msg: &ActivationMessage,
+    record: &WhiskActivation,
+    action: Option<&WhiskActionMetaData>,
+    now: i64,
+) {
+    let body = EventBody::Activation(ActivationEvent {
+        activation_id: msg.activation_id.to_string(),
+        caused_by: msg.cause.as_ref().map(|_| "sequence".to_owned()),
+        conductor: false,
+        duration: 0,
+        init_time: 0,
+        kind: action.map_or("unknown", |a| a.exec.kind()).to_owned(),
+        memory: action.map_or(0, |a| i64::from(a.limits.memory_mb)),
+        name: format!("{}/{}", msg.action.path, msg.action.name),
+        size: None,
+        status_code: i64::from(record.response.status_code.code()),
+        user_defined_status_code: None,
+        wait_time: (now - msg.transid.start_millis).max(0),
+    });
+    let event = EventMessage {
+        source: format!("scheduler{}", engine.config.instance.as_string),
+        body,
+        subject: msg.user.subject.clone(),
+        namespace: msg.user.namespace.name.to_string(),
+        user_id: msg.user.namespace.uuid.clone(),
+        event_type: "Activation".into(),
+        timestamp: now,
+    };
+    let topic = format!("{}events", engine.config.user_events_prefix);
+    if let Err(e) = engine.bus.send(&topic, event.encode()).await {
+        tracing::warn!(tid = %msg.transid.id, error = %e, "user event not delivered");
+    }
 }
