@@ -530,3 +530,99 @@ async fn admin_routes_answer_as_stock() {
     );
     scheduler.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_old_activation_is_completed_with_the_stock_error() {
+    let world = World::new("old").await;
+    let rev = world
+        .put_action("guest", "late", "def main(a): return a")
+        .await;
+    let mut acks = listen(&format!("{}completed0", world.prefix));
+    let scheduler = Scheduler::start(&world, 0).await;
+    let mut msg = activation("guest", "late", &rev, true);
+    msg.transid.start_millis -= 30_000;
+    produce(&format!("{}scheduler0", world.prefix), msg.encode()).await;
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(ack["response"]["activationId"], msg.activation_id.as_str());
+    assert_eq!(
+        ack["response"]["response"]["result"]["error"],
+        "The activation has not been processed: too old activation is arrived."
+    );
+    scheduler.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rescheduled_activation_is_served_again() {
+    let world = World::new("resched").await;
+    let rev = world
+        .put_action("guest", "again2", "def main(a): return a")
+        .await;
+    let mut invoker = Invoker::register(&world, 0, 2048).await;
+    let scheduler = Scheduler::start(&world, 0).await;
+    let msg = activation("guest", "again2", &rev, true);
+    produce(&format!("{}scheduler0", world.prefix), msg.encode()).await;
+    let first = serve_creation(&world, &mut invoker, scheduler.rpc).await;
+    assert!(first.contains(msg.activation_id.as_str()));
+    let mut client =
+        ow_compat::grpc::ActivationServiceClient::connect(format!("http://{}", scheduler.rpc))
+            .await
+            .expect("connect");
+    let fqn = r#"{"name":"again2","path":"guest","version":"0.0.1"}"#.to_owned();
+    let request = |fqn: String, ns: &str| ow_compat::grpc::RescheduleRequest {
+        invocation_namespace: ns.into(),
+        fqn,
+        rev: format!("\"{rev}\""),
+        activation_message: msg.encode(),
+    };
+    let unknown = client
+        .reschedule_activation(request(fqn.clone(), "nobody"))
+        .await
+        .expect("call");
+    assert!(
+        !unknown.into_inner().is_rescheduled,
+        "no queue, nothing rescheduled"
+    );
+    let known = client
+        .reschedule_activation(request(fqn, "guest"))
+        .await
+        .expect("call");
+    assert!(known.into_inner().is_rescheduled);
+    let again = fetch(scheduler.rpc, "guest", "again2", &rev, "another", true).await;
+    assert!(again.contains(msg.activation_id.as_str()), "{again}");
+    scheduler.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_creation_times_out_and_is_retried() {
+    let world = World::new("timeout").await;
+    let rev = world
+        .put_action("guest", "slow", "def main(a): return a")
+        .await;
+    let mut invoker = Invoker::register(&world, 0, 2048).await;
+    let extra = [("CONFIG_whisk_scheduler_inProgressJobRetention", "1 second")];
+    let scheduler = Scheduler::start_with(&world, 0, &extra).await;
+    produce(
+        &format!("{}scheduler0", world.prefix),
+        activation("guest", "slow", &rev, true).encode(),
+    )
+    .await;
+    let ContainerMessage::Creation(first) = invoker.next_command().await else {
+        panic!("creation")
+    };
+    let in_progress = format!(
+        "{}/in-progress/guest/guest/slow/{rev}/scheduler/0/creationId/{}",
+        world.cluster, first.creation_id
+    );
+    // No ack: after the retention the job fails with TimeoutError, its key goes, and the
+    // queue (Flushing on a whisk error) asks for a container again.
+    let ContainerMessage::Creation(second) = invoker.next_command().await else {
+        panic!("creation")
+    };
+    assert_ne!(second.creation_id, first.creation_id);
+    assert_eq!(
+        invoker.coord.get(&in_progress).await.expect("get"),
+        None,
+        "the timed-out job's key is gone"
+    );
+    scheduler.stop();
+}
