@@ -16,6 +16,7 @@ pub struct Metrics {
     pub creation_failures: AtomicU64,
     pub fetches: AtomicU64,
     fetch_wait: Histogram,
+    activation_wait: Histogram,
 }
 
 const BUCKETS_MS: [u64; 10] = [1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000];
@@ -27,6 +28,38 @@ struct Histogram {
     sum_ms: AtomicU64,
 }
 
+impl Histogram {
+    fn observe(&self, ms: u64) {
+        for (i, bound) in BUCKETS_MS.iter().enumerate() {
+            if ms <= *bound {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (i, bound) in BUCKETS_MS.iter().enumerate() {
+            let v = self.buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{}\"}} {v}",
+                *bound as f64 / 1000.0
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_ms.load(Ordering::Relaxed) as f64 / 1000.0
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
 impl Metrics {
     /// Adds one to a counter.
     pub fn inc(counter: &AtomicU64) {
@@ -35,13 +68,13 @@ impl Metrics {
 
     /// Records how long a fetch waited for its answer.
     pub fn observe_fetch_wait(&self, ms: u64) {
-        for (i, bound) in BUCKETS_MS.iter().enumerate() {
-            if ms <= *bound {
-                self.fetch_wait.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.fetch_wait.count.fetch_add(1, Ordering::Relaxed);
-        self.fetch_wait.sum_ms.fetch_add(ms, Ordering::Relaxed);
+        self.fetch_wait.observe(ms);
+    }
+
+    /// Records how long an activation waited, from the controller's transaction start until a
+    /// container received it.
+    pub fn observe_activation_wait(&self, ms: u64) {
+        self.activation_wait.observe(ms);
     }
 
     /// The exposition text; `queues` and `waiting` are gauges read at scrape time.
@@ -109,26 +142,15 @@ impl Metrics {
     }
 
     fn render_histogram(&self, out: &mut String) {
-        let name = "openwhisk_scheduler_fetch_wait_seconds";
-        let _ = writeln!(
+        self.fetch_wait.render(
             out,
-            "# HELP {name} Time a FetchActivation waited for its answer\n# TYPE {name} histogram"
+            "openwhisk_scheduler_fetch_wait_seconds",
+            "Time a FetchActivation waited for its answer",
         );
-        for (i, bound) in BUCKETS_MS.iter().enumerate() {
-            let v = self.fetch_wait.buckets[i].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{}\"}} {v}",
-                *bound as f64 / 1000.0
-            );
-        }
-        let count = self.fetch_wait.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
+        self.activation_wait.render(
             out,
-            "{name}_sum {}",
-            self.fetch_wait.sum_ms.load(Ordering::Relaxed) as f64 / 1000.0
+            "openwhisk_scheduler_activation_wait_seconds",
+            "Time from the controller's transaction start until a container received the activation",
         );
-        let _ = writeln!(out, "{name}_count {count}");
     }
 }

@@ -626,3 +626,34 @@ async fn an_unanswered_creation_times_out_and_is_retried() {
     );
     scheduler.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activation_of_a_missing_action_is_completed_with_an_error() {
+    let world = World::new("missing").await;
+    let mut acks = listen(&format!("{}completed0", world.prefix));
+    let scheduler = Scheduler::start(&world, 0).await;
+    let msg = activation(
+        "guest",
+        "ghost",
+        "1-00000000000000000000000000000000",
+        false,
+    );
+    produce(&format!("{}scheduler0", world.prefix), msg.encode()).await;
+    let ack = next_ack(&mut acks).await;
+    assert_eq!(
+        ack["activationId"],
+        msg.activation_id.as_str(),
+        "a completion for a non-blocking activation"
+    );
+    assert_eq!(ack["isSystemError"], true);
+    let metrics = scheduler.engine.metrics.render(0, 0);
+    assert!(
+        metrics.contains("openwhisk_scheduler_activations_failed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("openwhisk_scheduler_activation_wait_seconds_count"),
+        "{metrics}"
+    );
+    scheduler.stop();
+}

@@ -63,6 +63,10 @@ fn deliver<B: MessageBus, C: Coordinator, S: Store>(
         .complete(poll, PollOutcome::Activation(Arc::clone(&msg)))
     {
         Metrics::inc(&engine.metrics.activations_delivered);
+        let waited = super::Shared::<B, C, S>::epoch_millis() - msg.transid.start_millis;
+        engine
+            .metrics
+            .observe_activation_wait(u64::try_from(waited).unwrap_or(0));
         return;
     }
     let now = engine.now();
