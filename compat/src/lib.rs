@@ -10,6 +10,7 @@
 //! - `coordination` (feature `etcd`): leases, writes, transactions and watches on etcd;
 //! - [`grpc`]: `activation.ActivationService` (prost/tonic) and its JSON-in-string fields;
 //! - [`etcd_keys`]: the etcd key catalog, builders and parser;
+//! - [`duration`]: HOCON / Scala duration strings; [`ids`]: fresh ids and the clock;
 //! - `store` (feature `couchdb`): CouchDB documents over HTTP, and an in-memory store;
 //! - [`topics`]: Kafka topic names, topic configs, consumer/producer settings.
 
@@ -18,8 +19,10 @@ pub mod bus;
 pub mod codec;
 #[cfg(feature = "etcd")]
 pub mod coordination;
+pub mod duration;
 pub mod etcd_keys;
 pub mod grpc;
+pub mod ids;
 pub mod json;
 pub mod messages;
 pub mod records;

@@ -132,6 +132,34 @@ impl CouchStore {
             reason: e.to_string(),
         })
     }
+
+    /// The bytes of attachment `name` of action document `doc_id` in the `whisks` database
+    /// (`GET /<db>/<doc_id>/<name>`): where `couch:<uuid>` and legacy relative attachment names
+    /// of action code live.
+    pub async fn attachment(&self, doc_id: &str, name: &str) -> Result<Vec<u8>, StoreError> {
+        let id = format!("{doc_id}/{name}");
+        let request_error = |e: reqwest::Error| StoreError::Request {
+            operation: "get attachment",
+            id: id.clone(),
+            reason: e.to_string(),
+        };
+        let url = self.url(&[&self.config.entity_db, doc_id, name]);
+        let resp = self
+            .http
+            .get(url)
+            .basic_auth(&self.config.username, Some(&self.config.password))
+            .send()
+            .await
+            .map_err(request_error)?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(StoreError::NotFound {
+                what: "attachment",
+                id,
+            });
+        }
+        let resp = resp.error_for_status().map_err(request_error)?;
+        Ok(resp.bytes().await.map_err(request_error)?.to_vec())
+    }
 }
 
 impl Store for CouchStore {

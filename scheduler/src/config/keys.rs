@@ -1,7 +1,8 @@
 //! Key names and value syntax: environment variable ↔ HOCON key, durations, fractions, TOML.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+
+pub use ow_compat::duration::parse_duration;
 
 use super::ConfigError;
 
@@ -95,29 +96,6 @@ pub fn dereference(value: &str, env: &BTreeMap<String, String>) -> String {
         Some(name) if !name.is_empty() => env.get(name).cloned().unwrap_or_default(),
         _ => value.to_owned(),
     }
-}
-
-/// A HOCON duration: a number with an optional unit (`100 milliseconds`, `20 s`, `10 minutes`,
-/// `1 d`); a bare number is milliseconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    let millis_per_unit = match unit.trim() {
-        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1.0,
-        "us" | "micro" | "micros" | "microsecond" | "microseconds" => 0.001,
-        "ns" | "nano" | "nanos" | "nanosecond" | "nanoseconds" => 0.000_001,
-        "s" | "second" | "seconds" => 1_000.0,
-        "m" | "minute" | "minutes" => 60_000.0,
-        "h" | "hour" | "hours" => 3_600_000.0,
-        "d" | "day" | "days" => 86_400_000.0,
-        _ => return None,
-    };
-    let ms = n * millis_per_unit;
-    (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0))
 }
 
 /// A fraction written `0.9` or `90%`; the offending text on error.

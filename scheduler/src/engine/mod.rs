@@ -14,7 +14,7 @@ mod watcher;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use ow_compat::Codec;
 use ow_compat::coordination::Coordinator;
@@ -67,9 +67,7 @@ impl<B: MessageBus, C: Coordinator, S: Store> Shared<B, C, S> {
 
     /// Wall-clock epoch milliseconds.
     pub fn epoch_millis() -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        ow_compat::ids::epoch_millis()
     }
 
     /// Topic name with the configured prefix.
