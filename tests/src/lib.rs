@@ -8,7 +8,8 @@
 //! - [`kafka`], [`etcd`], [`couchdb`], [`docker`]: thin clients used the way the scheduler and the
 //!   invoker use each service;
 //! - [`runtime`]: the action container protocol (`/init`, `/run`) over HTTP;
-//! - [`spec`]: the shared test vectors.
+//! - [`spec`]: the shared test vectors;
+//! - [`world`]: one test's topic prefix, etcd cluster and CouchDB databases.
 //!
 //! Every fallible helper returns [`anyhow::Result`] with context naming the service and the input.
 //! A service that does not answer fails with a message naming it and telling to run
@@ -23,9 +24,11 @@ pub mod runtime;
 pub mod spec;
 pub mod unique;
 pub mod wait;
+pub mod world;
 
 mod side;
 
 pub use env::{Services, services};
 pub use unique::unique_name;
 pub use wait::{Attempt, wait_until};
+pub use world::World;

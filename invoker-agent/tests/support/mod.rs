@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+pub use ow_system_tests::World;
+
 use ow_compat::Codec;
 use ow_compat::bus::{KafkaBus, MessageBus, Record};
 use ow_compat::coordination::EtcdCoordinator;
@@ -68,57 +70,29 @@ impl Default for Limits {
     }
 }
 
-/// One test's slice of the services.
-#[derive(Debug, Clone)]
-pub struct World {
-    pub prefix: String,
-    pub cluster: String,
-    pub db_prefix: String,
-    pub http: reqwest::Client,
+/// What these tests add to the shared [`World`].
+#[allow(async_fn_in_trait)]
+pub trait WorldExt {
+    /// Stores a Python action and returns its revision.
+    async fn put_action(&self, name: &str, code: &str, limits: Limits) -> String;
+    /// Stores a `python:3.11` action whose code is an attachment: in CouchDB (`codefile`) or
+    /// inlined in the attachment name (`mem:`). Returns the revision to invoke.
+    async fn put_attached_action(&self, name: &str, code: &str, in_couch: bool) -> String;
+    /// The activation record, once it is stored (waits up to 10 s).
+    async fn activation_record(&self, activation_id: &str) -> serde_json::Value;
+    /// The environment both components are started with.
+    fn env(&self) -> BTreeMap<String, String>;
+    /// Starts invoker agent `id` with extra settings (environment variable, value).
+    async fn agent(&self, id: u32, extra: &[(&str, &str)]) -> Running;
+    /// Ids of the Docker containers of this test's agents.
+    async fn containers(&self) -> Vec<String>;
+    /// Removes whatever containers this test left (after a failure).
+    async fn sweep(&self);
 }
 
-impl World {
-    pub async fn new(tag: &str) -> Self {
-        let id = unique(tag);
-        let world = Self {
-            prefix: format!("{id}_"),
-            cluster: id.clone(),
-            db_prefix: format!("{id}_"),
-            http: reqwest::Client::new(),
-        };
-        for db in ["subjects", "whisks", "activations"] {
-            world
-                .couch(
-                    reqwest::Method::PUT,
-                    &format!("{}{db}", world.db_prefix),
-                    None,
-                )
-                .await;
-        }
-        world
-    }
-
-    pub async fn couch(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<String>,
-    ) -> serde_json::Value {
-        let mut req = self
-            .http
-            .request(method, format!("{COUCH}/{path}"))
-            .basic_auth(COUCH_USER, Some(COUCH_PASS));
-        if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b);
-        }
-        let resp = req.send().await.unwrap_or_else(|e| {
-            panic!("CouchDB at {COUCH} unreachable ({e}); run tests/services/up")
-        });
-        resp.json().await.unwrap_or(serde_json::Value::Null)
-    }
-
+impl WorldExt for World {
     /// Stores a Python action and returns its revision.
-    pub async fn put_action(&self, name: &str, code: &str, limits: Limits) -> String {
+    async fn put_action(&self, name: &str, code: &str, limits: Limits) -> String {
         let Limits {
             timeout_ms,
             memory_mb,
@@ -143,7 +117,7 @@ impl World {
 
     /// Stores a `python:3.11` action whose code is an attachment: in CouchDB (`codefile`) or
     /// inlined in the attachment name (`mem:`). Returns the revision to invoke.
-    pub async fn put_attached_action(&self, name: &str, code: &str, in_couch: bool) -> String {
+    async fn put_attached_action(&self, name: &str, code: &str, in_couch: bool) -> String {
         use base64::Engine as _;
         let attachment_name = if in_couch {
             "codefile".to_owned()
@@ -181,7 +155,7 @@ impl World {
     }
 
     /// The activation record, once it is stored (waits up to 10 s).
-    pub async fn activation_record(&self, activation_id: &str) -> serde_json::Value {
+    async fn activation_record(&self, activation_id: &str) -> serde_json::Value {
         let path = format!("{}activations/guest%2F{activation_id}", self.db_prefix);
         for _ in 0..100 {
             let doc = self.couch(reqwest::Method::GET, &path, None).await;
@@ -194,7 +168,7 @@ impl World {
     }
 
     /// The environment both components are started with.
-    pub fn env(&self) -> BTreeMap<String, String> {
+    fn env(&self) -> BTreeMap<String, String> {
         let pairs = [
             ("PORT", "0".to_owned()),
             ("KAFKA_HOSTS", KAFKA.to_owned()),
@@ -228,7 +202,7 @@ impl World {
     }
 
     /// Starts invoker agent `id` with extra settings (environment variable, value).
-    pub async fn agent(&self, id: u32, extra: &[(&str, &str)]) -> Running {
+    async fn agent(&self, id: u32, extra: &[(&str, &str)]) -> Running {
         let mut env = self.env();
         for (k, v) in extra {
             env.insert((*k).to_owned(), (*v).to_owned());
@@ -241,7 +215,7 @@ impl World {
     }
 
     /// Ids of the Docker containers of this test's agents.
-    pub async fn containers(&self) -> Vec<String> {
+    async fn containers(&self) -> Vec<String> {
         let docker = DockerRuntime::connect().await.expect("docker");
         docker
             .list(&[(LABEL_CLUSTER.to_owned(), self.cluster.clone())])
@@ -250,7 +224,7 @@ impl World {
     }
 
     /// Removes whatever containers this test left (after a failure).
-    pub async fn sweep(&self) {
+    async fn sweep(&self) {
         let docker = DockerRuntime::connect().await.expect("docker");
         for id in self.containers().await {
             let _ = docker.remove(&id).await;

@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+pub use ow_system_tests::World;
+
 use ow_compat::Codec;
 use ow_compat::bus::{KafkaBus, MessageBus, Record};
 use ow_compat::coordination::{Coordinator, EtcdCoordinator};
@@ -44,57 +46,17 @@ pub fn unique(tag: &str) -> String {
     )
 }
 
-/// One test's slice of the services: its own topic prefix, etcd cluster and databases.
-#[derive(Debug, Clone)]
-pub struct World {
-    pub prefix: String,
-    pub cluster: String,
-    pub db_prefix: String,
-    pub http: reqwest::Client,
+/// What these tests add to the shared [`World`].
+#[allow(async_fn_in_trait)]
+pub trait WorldExt {
+    /// Stores a Python action and returns its revision.
+    async fn put_action(&self, namespace: &str, name: &str, code: &str) -> String;
+    fn env(&self, instance: u16) -> BTreeMap<String, String>;
 }
 
-impl World {
-    pub async fn new(tag: &str) -> Self {
-        let id = unique(tag);
-        let world = Self {
-            prefix: format!("{id}_"),
-            cluster: id.clone(),
-            db_prefix: format!("{id}_"),
-            http: reqwest::Client::new(),
-        };
-        for db in ["subjects", "whisks", "activations"] {
-            world
-                .couch(
-                    reqwest::Method::PUT,
-                    &format!("{}{db}", world.db_prefix),
-                    None,
-                )
-                .await;
-        }
-        world
-    }
-
-    pub async fn couch(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<String>,
-    ) -> serde_json::Value {
-        let mut req = self
-            .http
-            .request(method, format!("{COUCH}/{path}"))
-            .basic_auth(COUCH_USER, Some(COUCH_PASS));
-        if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b);
-        }
-        let resp = req.send().await.unwrap_or_else(|e| {
-            panic!("CouchDB at {COUCH} unreachable ({e}); run tests/services/up")
-        });
-        resp.json().await.unwrap_or(serde_json::Value::Null)
-    }
-
+impl WorldExt for World {
     /// Stores a Python action and returns its revision.
-    pub async fn put_action(&self, namespace: &str, name: &str, code: &str) -> String {
+    async fn put_action(&self, namespace: &str, name: &str, code: &str) -> String {
         let doc = format!(
             r#"{{"name":"{name}","namespace":"{namespace}","version":"0.0.1","publish":false,"annotations":[],"parameters":[],"limits":{{"timeout":60000,"memory":256,"logs":10,"concurrency":1}},"exec":{{"kind":"python:3.10","code":{},"binary":false}},"updated":1700000000000,"entityType":"action"}}"#,
             serde_json::Value::String(code.into())
@@ -118,7 +80,7 @@ impl World {
             .to_owned()
     }
 
-    pub fn env(&self, instance: u16) -> BTreeMap<String, String> {
+    fn env(&self, instance: u16) -> BTreeMap<String, String> {
         let pairs = [
             ("PORT", "0".to_owned()),
             ("KAFKA_HOSTS", KAFKA.to_owned()),
