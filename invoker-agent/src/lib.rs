@@ -18,6 +18,7 @@ pub mod actions;
 pub mod admin;
 pub mod agent;
 pub mod config;
+pub mod health;
 pub mod container_spec;
 pub mod ids;
 pub mod logs;
