@@ -1,0 +1,1 @@
+//! Live runs: controller-like load, simulated invokers or the real agent.
