@@ -1,5 +1,5 @@
 //! The stock invoker's admin routes (spec 8.2): `/ping` and `/metrics` without auth;
-//! `POST /enable`, `POST /disable`, `GET /isEnabled` and `GET /pool/count` behind basic auth
+//! `POST /enable`, `POST /disable`, `GET /isEnabled`, `GET /pool/count` and `GET /pool` behind basic auth
 //! (`whisk.invoker.username` / `password`). Bodies are text, as the stock server produces them.
 
 use axum::Router;
@@ -22,6 +22,7 @@ pub fn router<D: Deps>(agent: Handle<D>) -> Router {
         .route("/disable", post(disable::<D>))
         .route("/isEnabled", get(is_enabled::<D>))
         .route("/pool/count", get(pool_count::<D>))
+        .route("/pool", get(pool_state::<D>))
         .route_layer(middleware::from_fn_with_state(
             agent.clone(),
             basic_auth::<D>,
@@ -88,6 +89,10 @@ async fn is_enabled<D: Deps>(State(agent): State<Handle<D>>) -> Response {
 async fn pool_count<D: Deps>(State(agent): State<Handle<D>>) -> Response {
     let c = agent.pool(|p| p.counts());
     text((c.busy + c.paused + c.in_progress).to_string())
+}
+
+async fn pool_state<D: Deps>(State(agent): State<Handle<D>>) -> Response {
+    text(agent.pool(|p| crate::pool_state::render(p)))
 }
 
 async fn metrics<D: Deps>(State(agent): State<Handle<D>>) -> Response {

@@ -67,6 +67,10 @@ pub struct AgentConfig {
     pub api_host: Option<String>,
     /// `RUNTIMES_MANIFEST`, if given (else the built-in stock kinds).
     pub runtimes_manifest: Option<String>,
+    /// `whisk.user-events.enabled`: an `Activation` event per activation on `{prefix}events`.
+    pub user_events: bool,
+    /// `whisk.kafka.topics.user-event.prefix`.
+    pub user_events_prefix: String,
 }
 
 /// Defaults of the stock `application.conf`.
@@ -117,6 +121,8 @@ impl AgentConfig {
             ),
             api_host: api_host(&e),
             runtimes_manifest: e.get("RUNTIMES_MANIFEST").map(str::to_owned),
+            user_events: e.parsed("CONFIG_whisk_userEvents_enabled", false)?,
+            user_events_prefix: e.string("CONFIG_whisk_kafka_topics_userEvent_prefix", ""),
         })
     }
 

@@ -2,7 +2,8 @@
 //! outcomes (`false` = whisk error, client creation/resume failure, container health error);
 //! fewer than 3 failures ⇒ `up`, otherwise `unhealthy`; disabled ⇒ `down` (health reports are
 //! ignored while down). Callers publish to etcd only when [`Health::status`] changes.
-//! Not yet wired into `agent::membership` (which still derives up/down from enablement).
+//! Unlike stock, an enabled agent starts `up` rather than `unhealthy`: the health test action
+//! runs only while unhealthy (`agent::health_probe`), so a fresh invoker takes creations at once.
 
 use std::collections::VecDeque;
 
@@ -35,6 +36,13 @@ impl Health {
             unhealthy: false,
             outcomes: VecDeque::with_capacity(BUFFER),
         }
+    }
+
+    /// Enabled and `up` (the agent at start).
+    pub fn enabled() -> Self {
+        let mut h = Self::new();
+        h.enable();
+        h
     }
 
     /// `Enable` (startup, `POST /enable`).

@@ -2,9 +2,10 @@
 //! from the scheduler, in place of the stock FPC (pulling) invoker.
 //!
 //! - [`config`]: settings from the stock invoker's command line and environment (pure);
-//! - [`pool`]: the container pool's choices and memory accounting (pure);
-//! - [`outcome`], [`record`], [`logs`]: result classification, the `/init` and `/run` bodies,
-//!   activation records and acks, log collection (pure);
+//! - [`pool`], [`pool_state`]: the container pool's choices, memory accounting and `GET /pool`
+//!   body (pure);
+//! - [`outcome`], [`record`], [`logs`], [`events`]: result classification, the `/init` and `/run`
+//!   bodies, activation records and acks, log collection, user events (pure);
 //! - [`container_spec`]: names, images, limits and labels of action containers (pure);
 //! - [`runtime`]: the `ContainerRuntime` edge and its Docker implementation;
 //! - [`actions`]: action code and activation records in CouchDB;
@@ -19,12 +20,14 @@ pub mod admin;
 pub mod agent;
 pub mod config;
 pub mod container_spec;
+pub mod events;
 pub mod health;
 pub mod ids;
 pub mod logs;
 pub mod metrics;
 pub mod outcome;
 pub mod pool;
+pub mod pool_state;
 pub mod record;
 pub mod runtime;
 pub mod scheduler_client;

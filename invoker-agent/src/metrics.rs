@@ -33,6 +33,7 @@ pub struct Metrics {
     pub start_failures: Counter,
     pub malformed_commands: Counter,
     pub reschedules: Counter,
+    pub health_changes: Counter,
     /// Completed activations by status code (0 to 3).
     activations: [Counter; 4],
 }
@@ -44,7 +45,7 @@ impl Metrics {
     }
 
     /// The plain counters: name, help, counter.
-    fn counters(&self) -> [(&'static str, &'static str, &Counter); 8] {
+    fn counters(&self) -> [(&'static str, &'static str, &Counter); 9] {
         [
             (
                 "container_cold_starts_total",
@@ -85,6 +86,11 @@ impl Metrics {
                 "activation_reschedules_total",
                 "Activations handed back to the scheduler",
                 &self.reschedules,
+            ),
+            (
+                "health_changes_total",
+                "Changes of the invoker's health status between up and unhealthy",
+                &self.health_changes,
             ),
         ]
     }

@@ -52,6 +52,8 @@ pub struct Slot {
     pub state: SlotState,
     /// When it last served (the caller's clock, ms); eviction takes the oldest first.
     pub last_used_ms: u64,
+    /// The engine's container id, once started.
+    pub container_id: Option<String>,
 }
 
 /// A creation request as the pool sees it.
@@ -146,6 +148,13 @@ impl Pool {
         let id = self.insert(None, kind, memory_mb, now_ms);
         self.set(id, SlotState::PrewarmStarting, now_ms);
         id
+    }
+
+    /// The container of `id` started with this engine id.
+    pub fn set_container(&mut self, id: SlotId, container_id: &str) {
+        if let Some(s) = self.slots.get_mut(&id) {
+            s.container_id = Some(container_id.to_owned());
+        }
     }
 
     /// A stem cell started and waits for an action.
@@ -285,6 +294,7 @@ impl Pool {
             memory_mb,
             state: SlotState::Creating,
             last_used_ms: now_ms,
+            container_id: None,
         };
         self.slots.insert(id, slot);
         id

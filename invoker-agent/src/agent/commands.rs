@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use ow_compat::bus::Record;
 use ow_compat::json::{Path, Wire};
+use ow_compat::values::ExecMetaData;
 use ow_compat::messages::{
     ContainerCreationMessage, ContainerDeletionMessage, ContainerMessage, CreationError,
 };
@@ -18,7 +19,7 @@ use super::container::{ContainerTask, Mailbox};
 use super::{Agent, Command, Deps, Handle};
 use crate::container_spec::{container_name, image_for, spec_for};
 use crate::pool::{ActionKey, Admission, Request, SlotId};
-use crate::runtime::ContainerRuntime;
+use crate::runtime::{ContainerRuntime, RuntimeError};
 
 /// Stock reason when a container cannot be started.
 const PROVISION_ERROR: &str = "Failed to provision resources to run the action.";
@@ -232,15 +233,15 @@ async fn cold_start<D: Deps>(
         Err(e) => {
             tracing::error!(error = %e, "container could not be started");
             agent.metrics.start_failures.inc();
+            let refusal = start_failure(&c, &e);
+            // A user's image that cannot be had is the user's error, not the invoker's health.
+            if refusal.0 != CreationError::BlackBoxError {
+                super::report_health(&agent, false);
+            }
             agent.pool(|p| p.remove(slot));
             agent.mailboxes(|m| m.remove(&slot));
             agent.publish_soon();
-            agent
-                .ack_creation(
-                    &c,
-                    Some((CreationError::WhiskError, PROVISION_ERROR.into())),
-                )
-                .await;
+            agent.ack_creation(&c, Some(refusal)).await;
         }
     }
 }
@@ -254,4 +255,17 @@ async fn delete<D: Deps>(agent: &Handle<D>, d: &ContainerDeletionMessage) {
         agent.tell(slot, Command::Remove);
     }
     agent.publish_soon();
+}
+
+/// The stock creation error of a container that did not start: a blackbox image that cannot be
+/// pulled is a `BlackBoxError`, anything else a `WhiskError`.
+fn start_failure(c: &ContainerCreationMessage, e: &RuntimeError) -> (CreationError, String) {
+    let blackbox = matches!(c.whisk_action_meta_data.exec, ExecMetaData::Blackbox { .. });
+    match e {
+        RuntimeError::ImageUnavailable { image, .. } if blackbox => (
+            CreationError::BlackBoxError,
+            format!("Failed to pull container image '{image}'."),
+        ),
+        _ => (CreationError::WhiskError, PROVISION_ERROR.into()),
+    }
 }

@@ -83,6 +83,7 @@ impl<D: Deps> ContainerTask<D> {
         sentinels: bool,
     ) -> Self {
         let logs = agent.runtime.follow_logs(&container.id);
+        agent.pool(|p| p.set_container(slot, &container.id));
         Self {
             slot,
             queue: QueueRef {
@@ -364,6 +365,7 @@ impl<D: Deps> ContainerTask<D> {
     async fn resume(&mut self, creation: &ContainerCreationMessage) -> bool {
         if let Err(e) = self.agent.runtime.unpause(&self.container.id).await {
             tracing::warn!(error = %e, "unpause failed; the creation gets another container");
+            super::report_health(&self.agent, false);
             self.agent.pool(|p| p.retire(self.slot));
             let (agent, creation) = (self.agent.clone(), creation.clone());
             tokio::spawn(super::commands::retry(agent, creation).in_current_span());

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use super::Deps;
 use super::container::ContainerTask;
 use crate::actions::{ActionStore, ExecutableAction};
+use crate::events::activation_event;
 use crate::ids::epoch_millis;
 use crate::logs::{CollectedLogs, LogCollector};
 use crate::outcome::{ABNORMAL_RUN, HttpOutcome, Verdict, init_verdict, run_verdict};
@@ -219,9 +220,7 @@ impl<D: Deps> ContainerTask<D> {
                     .await;
             }
         }
-        self.agent
-            .metrics
-            .count_activation(record.response.status_code);
+        self.count(record.response.status_code);
         let keep = keeps_container(&record.response) && !logs_failed;
         self.store(msg, record);
         self.last_duration = Some(timing.duration());
@@ -265,10 +264,19 @@ impl<D: Deps> ContainerTask<D> {
             None => false,
         };
         tracing::warn!(taken, "the container is unhealthy; activation handed back");
-        if !taken {
+        if taken {
+            super::report_health(&self.agent, false);
+        } else {
+            // The whisk error of the fallback is the health report.
             let response = ActivationResponse::error(StatusCode::WhiskError, ABNORMAL_RUN);
             self.fallback(msg, response).await;
         }
+    }
+
+    /// Metrics and the health ring: every activation but a whisk error counts as healthy.
+    fn count(&self, status: StatusCode) {
+        self.agent.metrics.count_activation(status);
+        super::report_health(&self.agent, status != StatusCode::WhiskError);
     }
 
     /// Completes an activation that did not run: combined ack (shrunk unless blocking), record.
@@ -276,9 +284,7 @@ impl<D: Deps> ContainerTask<D> {
         let record = fallback_activation(msg, &self.kind, response, epoch_millis());
         let ack = combined_ack(msg, &record, &self.agent.invoker);
         self.send_ack(msg, ack).await;
-        self.agent
-            .metrics
-            .count_activation(record.response.status_code);
+        self.count(record.response.status_code);
         self.store(msg, record);
     }
 
@@ -302,8 +308,12 @@ impl<D: Deps> ContainerTask<D> {
         }
     }
 
-    /// Stores the record in the background, as stock, unless the namespace opted out.
+    /// Sends the user event (when enabled) and stores the record in the background, as stock,
+    /// unless the namespace opted out.
     fn store(&self, msg: &ActivationMessage, record: WhiskActivation) {
+        if self.agent.config.user_events {
+            self.send_event(msg, &record);
+        }
         if msg.user.limits.store_activations == Some(false) {
             return;
         }
@@ -313,6 +323,22 @@ impl<D: Deps> ContainerTask<D> {
             async move {
                 if let Err(e) = store.put_activation(&doc).await {
                     tracing::error!(error = %e, "activation record not stored");
+                }
+            }
+            .in_current_span(),
+        );
+    }
+}
+
+impl<D: Deps> ContainerTask<D> {
+    fn send_event(&self, msg: &ActivationMessage, record: &WhiskActivation) {
+        let event = activation_event(msg, record, self.agent.config.instance, epoch_millis());
+        let topic = format!("{}events", self.agent.config.user_events_prefix);
+        let (bus, tid) = (self.agent.bus.clone(), msg.transid.id.clone());
+        tokio::spawn(
+            async move {
+                if let Err(e) = bus.send(&topic, event.encode()).await {
+                    tracing::warn!(%tid, error = %e, "user event not delivered");
                 }
             }
             .in_current_span(),

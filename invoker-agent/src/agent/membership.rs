@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ow_compat::Codec;
 use ow_compat::coordination::Coordinator;
-use ow_compat::messages::{InvokerResourceMessage, InvokerStatus};
+use ow_compat::messages::InvokerResourceMessage;
 
 use super::{Agent, Deps, Handle};
 
@@ -17,11 +17,7 @@ const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 pub fn resource_message<D: Deps>(agent: &Agent<D>) -> InvokerResourceMessage {
     let memory = agent.pool(|p| p.memory());
     InvokerResourceMessage {
-        status: if agent.is_enabled() {
-            InvokerStatus::Up
-        } else {
-            InvokerStatus::Down
-        },
+        status: agent.status(),
         free_memory: memory.free,
         busy_memory: memory.busy,
         in_progress_memory: memory.in_progress,

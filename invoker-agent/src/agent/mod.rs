@@ -6,6 +6,7 @@
 mod commands;
 mod container;
 mod execute;
+mod health_probe;
 mod membership;
 mod prewarm;
 
@@ -18,7 +19,9 @@ use ow_compat::Codec;
 use ow_compat::bus::{BusError, MessageBus};
 use ow_compat::coordination::Coordinator;
 use ow_compat::etcd_keys::Cluster;
-use ow_compat::messages::{ContainerCreationAckMessage, ContainerCreationMessage, CreationError};
+use ow_compat::messages::{
+    ContainerCreationAckMessage, ContainerCreationMessage, CreationError, InvokerStatus,
+};
 use ow_compat::topics::{TopicKind, TopicPrefix};
 use ow_compat::values::InvokerInstanceId;
 use tokio::sync::{Notify, mpsc};
@@ -28,6 +31,7 @@ use crate::action_http::ActionClient;
 use crate::actions::ActionStore;
 use crate::config::AgentConfig;
 use crate::container_spec::owner_labels;
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::pool::{Pool, SlotId};
 use crate::runtime::{ContainerRuntime, RuntimeError};
@@ -80,7 +84,12 @@ pub struct Agent<D: Deps> {
     pub metrics: Metrics,
     pool: Mutex<Pool>,
     mailboxes: Mutex<HashMap<SlotId, mpsc::UnboundedSender<Command>>>,
-    enabled: AtomicBool,
+    /// Enablement and the ring of recent outcomes (`up` / `unhealthy` / `down`).
+    health: Mutex<Health>,
+    /// The kind and image the health test action runs in, if the manifest has one.
+    health_runtime: Option<health_probe::TestRuntime>,
+    /// The health test action is running.
+    probing: AtomicBool,
     /// Memory or status changed: publish now rather than at the next tick.
     changed: Notify,
     /// Stops the container commands consumer (drain), before everything else.
@@ -129,9 +138,19 @@ impl<D: Deps> Agent<D> {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    fn health<T>(&self, f: impl FnOnce(&mut Health) -> T) -> T {
+        let mut h = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut h)
+    }
+
     /// Whether the invoker takes new containers (`/enable`, `/disable`, drain).
     pub fn is_enabled(&self) -> bool {
-        self.enabled.load(Ordering::Acquire)
+        self.status() != InvokerStatus::Down
+    }
+
+    /// What the invoker reports in etcd: `up`, `unhealthy` or `down`.
+    pub fn status(&self) -> InvokerStatus {
+        self.health(|h| h.status())
     }
 
     /// Asks for the invoker's health to be published now.
@@ -199,7 +218,9 @@ pub async fn start<D: Deps>(
         http: ActionClient::new()?,
         pool: Mutex::new(Pool::new(config.user_memory_mb)),
         mailboxes: Mutex::new(HashMap::new()),
-        enabled: AtomicBool::new(true),
+        health: Mutex::new(Health::enabled()),
+        health_runtime: health_probe::TestRuntime::from_manifest(&manifest),
+        probing: AtomicBool::new(false),
         changed: Notify::new(),
         consuming: shutdown.child_token(),
         boot: crate::ids::random_id()[..6].to_owned(),
@@ -222,6 +243,7 @@ pub async fn start<D: Deps>(
         .await?;
     let records = agent.bus.subscribe(&topic, agent.consuming.clone())?;
     tokio::spawn(membership::run(Arc::clone(&agent)));
+    tokio::spawn(reconcile_periodically(Arc::clone(&agent)));
     tokio::spawn(commands::consume(Arc::clone(&agent), records));
     prewarm::start_all(&agent);
     tracing::info!(invoker = %agent.config.invoker_name(), %topic, "invoker agent started");
@@ -239,9 +261,46 @@ async fn reconcile<D: Deps>(agent: &Agent<D>) -> Result<(), RuntimeError> {
     Ok(())
 }
 
+/// Between two checks for containers the pool does not know.
+const RECONCILE_EVERY: Duration = Duration::from_secs(60);
+
+/// Removes containers with this agent's labels that the pool does not know (a task that died,
+/// a removal that failed). Only a container unknown at two checks in a row goes, so one being
+/// started right now is never taken for a leak.
+async fn reconcile_periodically<D: Deps>(agent: Handle<D>) {
+    let mut suspects: Vec<String> = Vec::new();
+    loop {
+        tokio::select! {
+            () = agent.shutdown.cancelled() => return,
+            () = tokio::time::sleep(RECONCILE_EVERY) => {}
+        }
+        if agent.probing.load(Ordering::Acquire) {
+            continue; // the health test container is not in the pool
+        }
+        let listed = match agent.runtime.list(&owner_labels(&agent.config)).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(error = %e, "containers not listed; reconciling later");
+                continue;
+            }
+        };
+        let unknown: Vec<String> = agent.pool(|p| {
+            let known: Vec<&str> = p.slots().filter_map(|(_, s)| s.container_id.as_deref()).collect();
+            listed.into_iter().filter(|id| !known.contains(&id.as_str())).collect()
+        });
+        for id in unknown.iter().filter(|id| suspects.contains(id)) {
+            tracing::warn!(container = %id, "removing a container the pool does not know");
+            if let Err(e) = agent.runtime.remove(id).await {
+                tracing::warn!(container = %id, error = %e, "leaked container not removed");
+            }
+        }
+        suspects = unknown;
+    }
+}
+
 /// `POST /disable`: the invoker reports `down`, refuses creations and lets every container go.
 pub fn disable<D: Deps>(agent: &Agent<D>) {
-    agent.enabled.store(false, Ordering::Release);
+    agent.health(Health::disable);
     for slot in agent.pool(Pool::retire_all) {
         agent.tell(slot, Command::Remove);
     }
@@ -250,8 +309,24 @@ pub fn disable<D: Deps>(agent: &Agent<D>) {
 
 /// `POST /enable`: the invoker takes creations again.
 pub fn enable<D: Deps>(agent: &Agent<D>) {
-    agent.enabled.store(true, Ordering::Release);
+    agent.health(Health::enable);
     agent.publish_soon();
+}
+
+/// Records one outcome in the health ring (`false`: a whisk error, a container that could not
+/// be started or resumed, a container health error). Turning unhealthy starts the health test
+/// action, whose successes bring the invoker back up.
+pub fn report_health<D: Deps>(agent: &Handle<D>, ok: bool) {
+    if !agent.health(|h| h.report(ok)) {
+        return;
+    }
+    let status = agent.status();
+    tracing::warn!(?status, "invoker health changed");
+    agent.metrics.health_changes.inc();
+    agent.publish_soon();
+    if status == InvokerStatus::Unhealthy {
+        health_probe::start(agent);
+    }
 }
 
 /// Graceful stop: stop consuming commands, report `down`, let running activations finish, then

@@ -96,7 +96,10 @@ async fn run<D: Deps>(agent: Handle<D>, slot: SlotId, mut mailbox: Mailbox, cell
             return forget(&agent, slot);
         }
     };
-    agent.pool(|p| p.prewarm_ready(slot));
+    agent.pool(|p| {
+        p.set_container(slot, &started.id);
+        p.prewarm_ready(slot);
+    });
     tracing::info!(container = %started.id, "stem cell ready");
     match mailbox.recv().await {
         Some(Command::Claim(creation)) => {

@@ -112,3 +112,20 @@ fn acks_follow_the_stock_table() {
     assert!(shrunk.contains(r#""isSystemError":true"#));
     assert!(!keeps_container(&record.response));
 }
+
+#[test]
+fn the_user_event_of_a_cold_run_is_vector_63() {
+    let v63 = include_str!("../../../../shared/spec/vectors/63-kafka-eventmessage-activation.json");
+    let msg = message();
+    let timing = Timing {
+        init: Some((1_700_000_000_174, 1_700_000_000_299)),
+        run: (1_700_000_000_299, 1_700_000_000_352),
+    };
+    let response = ActivationResponse::success(
+        serde_json::json!({"payload": "Hello, Dorothy from Kansas"}),
+        Some(40),
+    );
+    let record = activation(&msg, &action(), timing, false, response);
+    let event = crate::events::activation_event(&msg, &record, 0, 1_700_000_000_400);
+    assert_eq!(event.encode(), v63.trim());
+}

@@ -6,7 +6,7 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, ResourcesUlimits};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder,
 };
 use futures::StreamExt;
@@ -55,6 +55,22 @@ fn is_not_found(e: &bollard::errors::Error) -> bool {
 }
 
 impl DockerRuntime {
+    /// `docker pull image`; any failure is [`RuntimeError::ImageUnavailable`].
+    async fn pull(&self, image: &str) -> Result<(), RuntimeError> {
+        tracing::info!(%image, "pulling an image missing on this host");
+        let options = CreateImageOptionsBuilder::new().from_image(image).build();
+        let mut progress = self.docker.create_image(Some(options), None, None);
+        while let Some(step) = progress.next().await {
+            if let Err(e) = step {
+                return Err(RuntimeError::ImageUnavailable {
+                    image: image.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Connects as the `docker` CLI would, settles the API version and pings the engine.
     pub async fn connect() -> Result<Self, RuntimeError> {
         let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the local socket".into());
@@ -139,15 +155,26 @@ impl ContainerRuntime for DockerRuntime {
         let options = CreateContainerOptionsBuilder::new()
             .name(&spec.name)
             .build();
-        let created = self
+        let create_error = |e: bollard::errors::Error| RuntimeError::Create {
+            name: spec.name.clone(),
+            image: spec.image.clone(),
+            reason: e.to_string(),
+        };
+        let created = match self
             .docker
-            .create_container(Some(options), Self::body(spec))
+            .create_container(Some(options.clone()), Self::body(spec))
             .await
-            .map_err(|e| RuntimeError::Create {
-                name: spec.name.clone(),
-                image: spec.image.clone(),
-                reason: e.to_string(),
-            })?;
+        {
+            Err(e) if is_not_found(&e) => {
+                // An image not on the host (a user's blackbox image): pull it once, as stock.
+                self.pull(&spec.image).await?;
+                self.docker
+                    .create_container(Some(options), Self::body(spec))
+                    .await
+                    .map_err(create_error)?
+            }
+            other => other.map_err(create_error)?,
+        };
         match self.start_and_locate(&created.id, spec).await {
             Ok(address) => Ok(StartedContainer {
                 id: created.id,

@@ -83,6 +83,9 @@ pub enum RuntimeError {
         container: String,
         reason: String,
     },
+    /// The image is not on the host and could not be pulled.
+    #[error("image {image} is not on this host and could not be pulled: {reason}")]
+    ImageUnavailable { image: String, reason: String },
     #[error("container {container} has no IP address on network {network}")]
     NoAddress { container: String, network: String },
     #[error("listing containers failed: {reason}")]
