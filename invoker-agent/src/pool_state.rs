@@ -54,8 +54,7 @@ mod tests {
     use super::*;
     use crate::pool::{ActionKey, Admission, Request};
 
-    const V80: &str =
-        include_str!("../../../shared/spec/vectors/80-invoker-http-pool-state.json");
+    const V80: &str = include_str!("../../../shared/spec/vectors/80-invoker-http-pool-state.json");
 
     #[test]
     fn the_body_matches_vector_80() {

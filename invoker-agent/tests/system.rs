@@ -17,13 +17,19 @@ async fn python_action_cold_warm_paused_resumed_and_drained() {
     with_world("e2e", |world| async move {
         let rev = world.put_action("hello", HELLO, Limits::default()).await;
         let mut acks = listen(&format!("{}completed0", world.prefix));
+        let mut events = listen(&format!("{}ue_events", world.prefix));
+        let events_prefix = format!("{}ue_", world.prefix);
         let agent = world
             .agent(
                 0,
-                &[(
-                    "CONFIG_whisk_containerProxy_timeouts_pauseGrace",
-                    "2 seconds",
-                )],
+                &[
+                    (
+                        "CONFIG_whisk_containerProxy_timeouts_pauseGrace",
+                        "2 seconds",
+                    ),
+                    ("CONFIG_whisk_userEvents_enabled", "true"),
+                    ("CONFIG_whisk_kafka_topics_userEvent_prefix", &events_prefix),
+                ],
             )
             .await;
         let scheduler = Scheduler::start(&world).await;
@@ -56,6 +62,22 @@ async fn python_action_cold_warm_paused_resumed_and_drained() {
         assert_eq!(completion["instance"]["instanceType"], "invoker");
         let record = world.activation_record(first.activation_id.as_str()).await;
         assert_eq!(record["response"]["result"]["greeting"], "Hello Dorothy");
+        let event = next_json(&mut events, "user event", Duration::from_secs(10)).await;
+        assert_eq!(
+            (
+                &event["source"],
+                &event["eventType"],
+                &event["body"]["activationId"]
+            ),
+            (
+                &json!("invoker0"),
+                &json!("Activation"),
+                &json!(first.activation_id.as_str())
+            ),
+            "{event}"
+        );
+        assert_eq!(event["body"]["statusCode"], 0, "{event}");
+        assert!(event["body"]["initTime"].as_i64() > Some(0), "{event}");
         let logs = record["logs"].to_string();
         assert!(logs.contains("stdout: hello from the action"), "{logs}");
         assert_eq!(world.containers().await.len(), 1);

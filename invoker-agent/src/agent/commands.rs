@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use ow_compat::bus::Record;
 use ow_compat::json::{Path, Wire};
-use ow_compat::values::ExecMetaData;
 use ow_compat::messages::{
     ContainerCreationMessage, ContainerDeletionMessage, ContainerMessage, CreationError,
 };
+use ow_compat::values::ExecMetaData;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 

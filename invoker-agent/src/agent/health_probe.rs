@@ -59,7 +59,9 @@ pub fn start<D: Deps>(agent: &Handle<D>) {
 async fn run<D: Deps>(agent: Handle<D>) {
     match agent.health_runtime.clone() {
         Some(test) => probe_until_up(&agent, &test).await,
-        None => tracing::error!("no python runtime in the manifest; the health test action cannot run"),
+        None => {
+            tracing::error!("no python runtime in the manifest; the health test action cannot run")
+        }
     }
     agent.probing.store(false, Ordering::Release);
 }

@@ -285,8 +285,14 @@ async fn reconcile_periodically<D: Deps>(agent: Handle<D>) {
             }
         };
         let unknown: Vec<String> = agent.pool(|p| {
-            let known: Vec<&str> = p.slots().filter_map(|(_, s)| s.container_id.as_deref()).collect();
-            listed.into_iter().filter(|id| !known.contains(&id.as_str())).collect()
+            let known: Vec<&str> = p
+                .slots()
+                .filter_map(|(_, s)| s.container_id.as_deref())
+                .collect();
+            listed
+                .into_iter()
+                .filter(|id| !known.contains(&id.as_str()))
+                .collect()
         });
         for id in unknown.iter().filter(|id| suspects.contains(id)) {
             tracing::warn!(container = %id, "removing a container the pool does not know");
