@@ -55,19 +55,25 @@ fn run_body_is_vector_78() {
     assert_eq!(run_request(&msg, args, &ctx).encode(), V78.trim());
 }
 
-#[test]
-fn result_ack_of_a_cold_run_is_vector_58() {
+/// Activation 50 run on a cold container: /init 174–299, /run 299–352.
+fn cold_run() -> (ActivationMessage, WhiskActivation) {
     let msg = message();
     let timing = Timing {
         init: Some((1_700_000_000_174, 1_700_000_000_299)),
         run: (1_700_000_000_299, 1_700_000_000_352),
     };
+    assert_eq!(timing.duration(), 178);
     let response = ActivationResponse::success(
         serde_json::json!({"payload": "Hello, Dorothy from Kansas"}),
         Some(40),
     );
     let record = activation(&msg, &action(), timing, false, response);
-    assert_eq!(timing.duration(), 178);
+    (msg, record)
+}
+
+#[test]
+fn result_ack_of_a_cold_run_is_vector_58() {
+    let (msg, record) = cold_run();
     assert_eq!(result_ack(&msg, &record).encode(), V58.trim());
 }
 
@@ -116,16 +122,7 @@ fn acks_follow_the_stock_table() {
 #[test]
 fn the_user_event_of_a_cold_run_is_vector_63() {
     let v63 = include_str!("../../../../shared/spec/vectors/63-kafka-eventmessage-activation.json");
-    let msg = message();
-    let timing = Timing {
-        init: Some((1_700_000_000_174, 1_700_000_000_299)),
-        run: (1_700_000_000_299, 1_700_000_000_352),
-    };
-    let response = ActivationResponse::success(
-        serde_json::json!({"payload": "Hello, Dorothy from Kansas"}),
-        Some(40),
-    );
-    let record = activation(&msg, &action(), timing, false, response);
+    let (msg, record) = cold_run();
     let event = crate::events::activation_event(&msg, &record, 0, 1_700_000_000_400);
     assert_eq!(event.encode(), v63.trim());
 }
