@@ -1,8 +1,13 @@
 //! The container engine as the agent needs it: run a container, pause, unpause, remove, list
 //! ours, follow its output. [`DockerRuntime`] is the real one (bollard on the local engine);
-//! no bollard type appears here.
+//! no bollard type appears here. [`ProcessRuntime`] runs the Python action proxy as child
+//! processes where no engine exists; [`SelectedRuntime`] is whichever of the two is in use.
 
 mod docker;
+mod process;
+mod process_child;
+mod process_output;
+mod select;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,6 +15,8 @@ use std::future::Future;
 use tokio::sync::mpsc;
 
 pub use docker::DockerRuntime;
+pub use process::{OUT_OF_MEMORY_EXIT, PYTHON_ENV, ProcessRuntime, ProcessSettings};
+pub use select::{RuntimeChoice, SelectedRuntime, UnknownRuntime};
 
 /// What to run: the stock `docker run` arguments of an action container (spec 10.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +97,14 @@ pub enum RuntimeError {
     NoAddress { container: String, network: String },
     #[error("listing containers failed: {reason}")]
     List { reason: String },
+    #[error("python interpreter {python} unusable: {reason}")]
+    Interpreter { python: String, reason: String },
+    #[error("{operation} of action process {container} failed: {reason}")]
+    Process {
+        operation: &'static str,
+        container: String,
+        reason: String,
+    },
 }
 
 /// The engine operations of the agent.

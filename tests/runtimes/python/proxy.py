@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Action proxy for OpenWhisk Python 3 actions, written for this project's tests (standard library only).
 
-Serves the invoker <-> action container protocol on 0.0.0.0:8080:
+Serves the invoker <-> action container protocol on 0.0.0.0:8080 (unless told otherwise, see below):
 
   POST /init  {"value": {"name", "main", "code", "binary", "env"}}
       code is Python source, or (binary=true) a base64 zip holding __main__.py and optionally virtualenv/;
@@ -32,6 +32,15 @@ handshake to every cold start and a JSON re-encoding to every activation, and te
 lost: a stuck action can't be killed on its own (the invoker destroys the container on timeout anyway), and
 os._exit() in an action ends the proxy (the invoker then sees the connection drop, as with a dead launcher).
 Activations are run one at a time, as the stock launcher does; __OW_* variables are process-wide.
+
+Outside a container (the invoker agent's process runtime starts this file as a child process), optional
+environment variables stand in for what the container engine would provide; none is set in the image:
+  OW_PROXY_HOST, OW_PROXY_PORT      where to listen (default 0.0.0.0 and 8080)
+  OW_PROXY_MEMORY_LIMIT_MB          the action's memory limit: the address space is capped at what the proxy
+                                    uses at start plus this much (RLIMIT_AS), and running out of memory in the
+                                    action ends the process with exit status 86 and no answer, as a container
+                                    killed for its memory would
+  OW_PROXY_EXIT_WITH_STDIN=1        exit once stdin reaches end of file, i.e. when the parent is gone
 """
 
 import base64
@@ -50,7 +59,40 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
+HOST = os.environ.get("OW_PROXY_HOST", "0.0.0.0")
 PORT = int(os.environ.get("OW_PROXY_PORT", "8080"))
+MEMORY_LIMIT_MB = os.environ.get("OW_PROXY_MEMORY_LIMIT_MB")
+# The exit status that tells the process runtime the action ran out of memory (the invoker agent checks it).
+OUT_OF_MEMORY_EXIT = 86
+
+
+def apply_memory_limit():
+    """Caps the address space at the current size plus the action's limit, so that the action's allocations
+    fail with MemoryError where a container would have been killed."""
+    import resource
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            baseline = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        baseline = 0
+    limit = baseline + int(MEMORY_LIMIT_MB) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def exit_if_memory_limited():
+    """With a memory limit, a MemoryError ends the process without an answer; without one the caller goes on
+    as before."""
+    if MEMORY_LIMIT_MB is not None:
+        os._exit(OUT_OF_MEMORY_EXIT)
+
+
+def exit_with_stdin():
+    """Waits for end of file on stdin (the parent closed it or died), then ends the process."""
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
 
 
 class LineTrackingStream:
@@ -133,6 +175,10 @@ class Action:
         sys.modules["main__"] = module
         try:
             spec.loader.exec_module(module)
+        except MemoryError as e:
+            exit_if_memory_limited()
+            print_action_traceback(e)
+            raise LoadError(f"{type(e).__name__}: {e}") from None
         except BaseException as e:  # noqa: B036 - SyntaxError, ImportError, SystemExit... all fail the init
             print_action_traceback(e)
             raise LoadError(f"{type(e).__name__}: {e}") from None
@@ -179,12 +225,16 @@ class Handler(BaseHTTPRequestHandler):
         pass  # stdout/stderr belong to the action's logs
 
     def do_POST(self):
-        if self.path == "/init":
-            self.handle_init()
-        elif self.path == "/run":
-            self.handle_run()
-        else:
-            self.reply(404, {"error": "not found"})
+        try:
+            if self.path == "/init":
+                self.handle_init()
+            elif self.path == "/run":
+                self.handle_run()
+            else:
+                self.reply(404, {"error": "not found"})
+        except MemoryError:  # e.g. while encoding a huge result
+            exit_if_memory_limited()
+            raise
 
     def do_GET(self):
         self.reply(404, {"error": "not found"})
@@ -265,6 +315,10 @@ class Handler(BaseHTTPRequestHandler):
     def call_main(args):
         try:
             result = ACTION.main(args)
+        except MemoryError as e:
+            exit_if_memory_limited()
+            print_action_traceback(e)
+            return 200, {"error": str(e)}
         except Exception as e:
             print_action_traceback(e)
             return 200, {"error": str(e)}
@@ -284,8 +338,12 @@ def main():
         setattr(sys, name, LineTrackingStream(stream))
     # PID 1 in a container gets no default signal handling: make `docker stop` immediate
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
+    if os.environ.get("OW_PROXY_EXIT_WITH_STDIN") == "1":
+        threading.Thread(target=exit_with_stdin, name="exit-with-stdin", daemon=True).start()
+    server = ThreadingHTTPServer((HOST, PORT), Handler)
     server.daemon_threads = True
+    if MEMORY_LIMIT_MB is not None:
+        apply_memory_limit()
     server.serve_forever()
 
 
