@@ -14,3 +14,4 @@ pub mod metrics;
 pub mod placement;
 pub mod queue;
 pub mod service;
+pub mod standalone;

@@ -18,6 +18,7 @@ use ow_scheduler::{admin, engine};
 use tokio_util::sync::CancellationToken;
 
 const USAGE: &str = "usage: ow-scheduler INSTANCE_ID [--config FILE]
+       ow-scheduler standalone [--help | OPTIONS]
 
 Runs OpenWhisk scheduler INSTANCE_ID (as the stock image's `/init.sh INSTANCE_ID`). Settings come
 from the environment variables the stock scheduler reads (PORT, KAFKA_HOSTS,
@@ -31,6 +32,9 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("standalone") {
+        return standalone(&args[1..]);
+    }
     let config = match parse(&args) {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -43,11 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -62,6 +62,46 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `ow-scheduler standalone ...`: a single-node platform in this process.
+fn standalone(args: &[String]) -> ExitCode {
+    use ow_scheduler::standalone::{self, settings};
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let options = match settings::parse_args(args, &env) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            let _ = writeln!(std::io::stdout(), "{}", settings::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("ow-scheduler standalone: {e}\n\n{}", settings::USAGE);
+            return ExitCode::from(64);
+        }
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ow-scheduler: cannot start the runtime: {e}");
+            return ExitCode::from(70);
+        }
+    };
+    match runtime.block_on(standalone::run(options, wait_for_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("ow-scheduler standalone stopped: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
 }
 
 fn parse(args: &[String]) -> Result<Option<SchedulerConfig>, ConfigError> {
