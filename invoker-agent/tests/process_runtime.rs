@@ -286,7 +286,7 @@ async fn dropping_the_runtime_leaves_no_child_behind() {
         pids.iter().all(|pid| !alive(*pid))
     })
     .await;
-    assert!(refuses(&running.address) && refuses(&paused.address));
+    // Their ports are not checked: other tests' children may be given them at once.
 }
 
 /// The mechanism that takes the children along when the agent process dies without dropping

@@ -20,7 +20,7 @@ use tokio::process::Command;
 use tokio::sync::mpsc;
 
 use super::process_child::{
-    Listening, Proxy, child_env, free_port, ran_out_of_memory, reap, signal_group, wait_listening,
+    Listening, Proxy, child_env, ran_out_of_memory, reap, signal_group, wait_listening,
     watch_child,
 };
 use super::{ContainerRuntime, ContainerSpec, LogLine, RuntimeError, StartedContainer};
@@ -157,12 +157,12 @@ impl ProcessRuntime {
         f(&mut proxies)
     }
 
-    fn command(&self, spec: &ContainerSpec, port: u16) -> Command {
+    fn command(&self, spec: &ContainerSpec, port_file: &Path) -> Command {
         let mut cmd = Command::new(&self.inner.python);
         cmd.arg(self.inner.dir.join("proxy.py"))
             .current_dir(&self.inner.dir)
             .env_clear()
-            .envs(child_env(spec, port))
+            .envs(child_env(spec, port_file))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -178,17 +178,17 @@ impl ProcessRuntime {
             image: spec.image.clone(),
             reason,
         };
-        let port = free_port().map_err(|e| create_error(format!("no free loopback port: {e}")))?;
+        let id = format!("{}{}", random_id(), random_id());
+        let port_file = self.inner.dir.join(format!("{id}.port"));
         let mut child = self
-            .command(spec, port)
+            .command(spec, &port_file)
             .spawn()
             .map_err(|e| create_error(format!("starting {}: {e}", self.inner.python.display())))?;
-        let id = format!("{}{}", random_id(), random_id());
         let (proxy, exit_sender) = watch_child(&id, &mut child, spec.labels.clone())
             .map_err(|e| create_error(format!("child without pipes: {e}")))?;
         tokio::spawn(reap(child, proxy.group, exit_sender));
-        match wait_listening(port, proxy.exit.clone(), self.inner.start_timeout).await {
-            Listening::Yes => Ok(Attempt::Listening { id, port, proxy }),
+        match wait_listening(&port_file, proxy.exit.clone(), self.inner.start_timeout).await {
+            Listening::Yes(port) => Ok(Attempt::Listening { id, port, proxy }),
             Listening::Exited(exit) => Ok(Attempt::Exited(format!(
                 "{exit:?}, output: {}",
                 proxy.drain_output().await
@@ -197,7 +197,7 @@ impl ProcessRuntime {
                 proxy.killed_here.store(true, Ordering::SeqCst);
                 let _ = signal_group(proxy.group, Signal::KILL);
                 Err(create_error(format!(
-                    "the action proxy did not listen on 127.0.0.1:{port} within {:?}; output: {}",
+                    "the action proxy did not report a listening port within {:?}; output: {}",
                     self.inner.start_timeout,
                     proxy.drain_output().await
                 )))
@@ -383,6 +383,7 @@ mod tests {
         for name in [
             "OW_PROXY_HOST",
             "OW_PROXY_PORT",
+            "OW_PROXY_PORT_FILE",
             "OW_PROXY_MEMORY_LIMIT_MB",
             "OW_PROXY_EXIT_WITH_STDIN",
         ] {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::path::Path;
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process_group};
@@ -142,13 +143,16 @@ pub(super) async fn reap(mut child: Child, group: Pid, exit: watch::Sender<Optio
 }
 
 pub(super) enum Listening {
-    Yes,
+    /// On this port, which the child itself reported.
+    Yes(u16),
     Exited(Exit),
     NotInTime,
 }
 
+/// Waits for the child to write the port it bound (port 0: the kernel's pick, so two children
+/// never race for one port) and for that port to accept connections.
 pub(super) async fn wait_listening(
-    port: u16,
+    port_file: &Path,
     mut exit: watch::Receiver<Option<Exit>>,
     within: Duration,
 ) -> Listening {
@@ -157,11 +161,13 @@ pub(super) async fn wait_listening(
         if let Some(ended) = *exit.borrow_and_update() {
             return Listening::Exited(ended);
         }
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
+        if let Some(port) = reported_port(port_file)
+            && tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
         {
-            return Listening::Yes;
+            let _ = std::fs::remove_file(port_file);
+            return Listening::Yes(port);
         }
         if tokio::time::Instant::now() >= deadline {
             return Listening::NotInTime;
@@ -170,15 +176,14 @@ pub(super) async fn wait_listening(
     }
 }
 
-/// A port nothing listens on now (the kernel's pick for port 0).
-pub(super) fn free_port() -> std::io::Result<u16> {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-    Ok(listener.local_addr()?.port())
+fn reported_port(port_file: &Path) -> Option<u16> {
+    let text = std::fs::read_to_string(port_file).ok()?;
+    text.trim().parse().ok()
 }
 
 /// The child's whole environment: a usable `PATH` and locale, the proxy's settings, the spec's
 /// entries (which win, as a container's `--env` would).
-pub(super) fn child_env(spec: &ContainerSpec, port: u16) -> Vec<(String, String)> {
+pub(super) fn child_env(spec: &ContainerSpec, port_file: &Path) -> Vec<(String, String)> {
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
     let mut env = vec![
         ("PATH".to_owned(), path),
@@ -188,7 +193,11 @@ pub(super) fn child_env(spec: &ContainerSpec, port: u16) -> Vec<(String, String)
         // address-space limit close to what the action really uses.
         ("MALLOC_ARENA_MAX".to_owned(), "1".to_owned()),
         ("OW_PROXY_HOST".to_owned(), "127.0.0.1".to_owned()),
-        ("OW_PROXY_PORT".to_owned(), port.to_string()),
+        ("OW_PROXY_PORT".to_owned(), "0".to_owned()),
+        (
+            "OW_PROXY_PORT_FILE".to_owned(),
+            port_file.display().to_string(),
+        ),
         ("OW_PROXY_EXIT_WITH_STDIN".to_owned(), "1".to_owned()),
     ];
     if spec.memory_mb > 0 {
@@ -232,9 +241,10 @@ mod tests {
     fn the_child_environment_carries_port_limit_and_spec_entries() {
         let env = child_env(
             &spec(&["__OW_API_HOST=http://x", "LANG=de_DE.UTF-8", "BARE"], 128),
-            4242,
+            Path::new("/tmp/x.port"),
         );
-        assert_eq!(value(&env, "OW_PROXY_PORT"), Some("4242"));
+        assert_eq!(value(&env, "OW_PROXY_PORT"), Some("0"));
+        assert_eq!(value(&env, "OW_PROXY_PORT_FILE"), Some("/tmp/x.port"));
         assert_eq!(value(&env, "OW_PROXY_HOST"), Some("127.0.0.1"));
         assert_eq!(value(&env, "OW_PROXY_MEMORY_LIMIT_MB"), Some("128"));
         assert_eq!(value(&env, "__OW_API_HOST"), Some("http://x"));
@@ -245,7 +255,7 @@ mod tests {
         );
         assert_eq!(value(&env, "BARE"), Some(""));
         assert!(value(&env, "PATH").is_some());
-        let unlimited = child_env(&spec(&[], 0), 1);
+        let unlimited = child_env(&spec(&[], 0), Path::new("/tmp/y.port"));
         assert_eq!(value(&unlimited, "OW_PROXY_MEMORY_LIMIT_MB"), None);
     }
 

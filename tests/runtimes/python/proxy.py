@@ -35,7 +35,9 @@ Activations are run one at a time, as the stock launcher does; __OW_* variables 
 
 Outside a container (the invoker agent's process runtime starts this file as a child process), optional
 environment variables stand in for what the container engine would provide; none is set in the image:
-  OW_PROXY_HOST, OW_PROXY_PORT      where to listen (default 0.0.0.0 and 8080)
+  OW_PROXY_HOST, OW_PROXY_PORT      where to listen (default 0.0.0.0 and 8080; port 0 takes a free one)
+  OW_PROXY_PORT_FILE                once listening, the port is written to this file (atomically), so the
+                                    parent learns which port this very process holds
   OW_PROXY_MEMORY_LIMIT_MB          the action's memory limit: the address space is capped at what the proxy
                                     uses at start plus this much (RLIMIT_AS), and running out of memory in the
                                     action ends the process with exit status 86 and no answer, as a container
@@ -342,6 +344,11 @@ def main():
         threading.Thread(target=exit_with_stdin, name="exit-with-stdin", daemon=True).start()
     server = ThreadingHTTPServer((HOST, PORT), Handler)
     server.daemon_threads = True
+    port_file = os.environ.get("OW_PROXY_PORT_FILE")
+    if port_file:
+        with open(port_file + ".tmp", "w") as f:
+            f.write(str(server.server_address[1]))
+        os.replace(port_file + ".tmp", port_file)
     if MEMORY_LIMIT_MB is not None:
         apply_memory_limit()
     server.serve_forever()
