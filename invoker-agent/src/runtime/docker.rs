@@ -84,6 +84,11 @@ impl DockerRuntime {
         Ok(Self { docker })
     }
 
+    /// Whether `image` is on this host (nothing is pulled).
+    pub async fn has_image(&self, image: &str) -> bool {
+        self.docker.inspect_image(image).await.is_ok()
+    }
+
     fn body(spec: &ContainerSpec) -> ContainerCreateBody {
         let bytes = i64::try_from(spec.memory_mb.saturating_mul(1 << 20)).unwrap_or(i64::MAX);
         ContainerCreateBody {

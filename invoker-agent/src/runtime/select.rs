@@ -71,16 +71,24 @@ pub struct SelectedRuntime {
 
 impl SelectedRuntime {
     /// Applies `choice`: an explicit runtime that cannot start is an error; `Auto` takes Docker
-    /// when its engine answers within a few seconds, else processes.
+    /// when its engine answers within a few seconds and has `image` (the runtime image actions
+    /// need; it cannot be pulled on every host), else processes.
     pub async fn select(
         choice: RuntimeChoice,
         settings: ProcessSettings,
+        image: &str,
     ) -> Result<Self, RuntimeError> {
         let selected = match choice {
             RuntimeChoice::Docker => Self::docker(connect_docker().await?, "chosen"),
             RuntimeChoice::Process => Self::process(settings, "chosen".into()).await?,
             RuntimeChoice::Auto => match connect_docker().await {
-                Ok(docker) => Self::docker(docker, "its engine answered"),
+                Ok(docker) if docker.has_image(image).await => {
+                    Self::docker(docker, "its engine answered")
+                }
+                Ok(_) => {
+                    let why = format!("Docker answered but has no image {image}");
+                    Self::process(settings, why).await?
+                }
                 Err(e) => Self::process(settings, format!("Docker unavailable: {e}")).await?,
             },
         };

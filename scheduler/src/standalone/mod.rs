@@ -125,7 +125,12 @@ pub async fn start(options: Options) -> Result<Standalone, StandaloneError> {
     let mut tasks = Vec::new();
     let (engine, grpc) = start_scheduler(&options, &bus, &coord, &store, &shutdown).await?;
     tasks.push(grpc);
-    let runtime = SelectedRuntime::select(options.runtime, ProcessSettings::from_env()).await?;
+    let runtime = SelectedRuntime::select(
+        options.runtime,
+        ProcessSettings::from_env(),
+        settings::PYTHON_IMAGE,
+    )
+    .await?;
     let description = runtime.describe().to_owned();
     let (args, env) = settings::agent_args_and_env(&options);
     let agent_config = AgentConfig::from_args_and_env(&args, &env)

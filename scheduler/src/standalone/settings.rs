@@ -10,8 +10,12 @@ pub use ow_invoker_agent::runtime::RuntimeChoice;
 /// OpenWhisk's well-known guest key (`uuid:secret`), as the stock standalone uses it.
 pub const GUEST_KEY: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
 
+/// The image the python kinds run in under Docker (`tests/runtimes/build` makes it).
+pub const PYTHON_IMAGE: &str = "ow-python-runtime:latest";
+
 /// The standalone's runtimes: the local Python image serves `python:3.10` (the family default)
 /// and `python:3.11`; `ow-blackbox` is the trusted blackbox image.
+
 pub const MANIFEST: &str = r#"{"runtimes":{"python":[{"kind":"python:3.10","default":true,"image":{"name":"ow-python-runtime","tag":"latest"}},{"kind":"python:3.11","image":{"name":"ow-python-runtime","tag":"latest"}}]},"blackboxes":[{"name":"ow-blackbox","tag":"latest"}]}"#;
 
 pub const USAGE: &str =
