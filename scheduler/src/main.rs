@@ -47,18 +47,24 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
+    serve("ow-scheduler", run(config))
+}
+
+/// Starts logging and the async runtime, runs `job` to its end, and maps the outcome to the
+/// exit status.
+fn serve(name: &str, job: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("ow-scheduler: cannot start the runtime: {e}");
+            eprintln!("{name}: cannot start the runtime: {e}");
             return ExitCode::from(70);
         }
     };
-    match runtime.block_on(run(config)) {
+    match runtime.block_on(job) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("ow-scheduler stopped: {e:#}");
+            tracing::error!("{name} stopped: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -79,21 +85,8 @@ fn standalone(args: &[String]) -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    init_tracing();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ow-scheduler: cannot start the runtime: {e}");
-            return ExitCode::from(70);
-        }
-    };
-    match runtime.block_on(standalone::run(options, wait_for_signal())) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("ow-scheduler standalone stopped: {e}");
-            ExitCode::from(1)
-        }
-    }
+    let job = async move { Ok(standalone::run(options, wait_for_signal()).await?) };
+    serve("ow-scheduler standalone", job)
 }
 
 fn init_tracing() {
