@@ -340,9 +340,13 @@ async fn a_missing_interpreter_is_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_selected_runtime_says_which_it_is() {
-    let process = SelectedRuntime::select(RuntimeChoice::Process, ProcessSettings::from_env(), "ow-python-runtime:latest")
-        .await
-        .expect("process runtime");
+    let process = SelectedRuntime::select(
+        RuntimeChoice::Process,
+        ProcessSettings::from_env(),
+        "ow-python-runtime:latest",
+    )
+    .await
+    .expect("process runtime");
     assert_eq!(process.kind(), RuntimeChoice::Process);
     assert!(
         process.describe().starts_with("process ("),
@@ -362,9 +366,13 @@ async fn the_selected_runtime_says_which_it_is() {
     process.remove(&container.id).await.expect("removed");
 
     // The services of tests/services/up include a Docker engine: auto takes it.
-    let auto = SelectedRuntime::select(RuntimeChoice::Auto, ProcessSettings::from_env(), "ow-python-runtime:latest")
-        .await
-        .expect("a runtime");
+    let auto = SelectedRuntime::select(
+        RuntimeChoice::Auto,
+        ProcessSettings::from_env(),
+        "ow-python-runtime:latest",
+    )
+    .await
+    .expect("a runtime");
     eprintln!("auto: {}", auto.describe());
     assert_eq!(auto.kind(), RuntimeChoice::Docker, "{}", auto.describe());
 }

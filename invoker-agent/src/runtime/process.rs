@@ -20,8 +20,7 @@ use tokio::process::Command;
 use tokio::sync::mpsc;
 
 use super::process_child::{
-    Listening, Proxy, child_env, ran_out_of_memory, reap, signal_group, wait_listening,
-    watch_child,
+    Listening, Proxy, child_env, ran_out_of_memory, reap, signal_group, wait_listening, watch_child,
 };
 use super::{ContainerRuntime, ContainerSpec, LogLine, RuntimeError, StartedContainer};
 use crate::ids::random_id;

@@ -2,10 +2,10 @@
 //! reaps it, and how its start and its end are read.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::path::Path;
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process_group};
