@@ -15,7 +15,6 @@ pub const PYTHON_IMAGE: &str = "ow-python-runtime:latest";
 
 /// The standalone's runtimes: the local Python image serves `python:3.10` (the family default)
 /// and `python:3.11`; `ow-blackbox` is the trusted blackbox image.
-
 pub const MANIFEST: &str = r#"{"runtimes":{"python":[{"kind":"python:3.10","default":true,"image":{"name":"ow-python-runtime","tag":"latest"}},{"kind":"python:3.11","image":{"name":"ow-python-runtime","tag":"latest"}}]},"blackboxes":[{"name":"ow-blackbox","tag":"latest"}]}"#;
 
 pub const USAGE: &str =
