@@ -44,3 +44,12 @@ pub struct RunResult {
     /// Free text the report prints beside the row (e.g. "simulated invokers").
     pub notes: String,
 }
+
+/// What the live part of `seed-table` hands to the report.
+#[derive(Debug, Clone, Default)]
+pub struct LiveReport {
+    /// Rows with `Mode::LiveSimulatedInvokers` and `Mode::LiveAgent`.
+    pub rows: Vec<RunResult>,
+    /// Markdown: what limits the live figure on this machine, from a profile of the scheduler.
+    pub profile_markdown: String,
+}

@@ -1,0 +1,104 @@
+//! `ow-bench live` arguments (pure).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::cost::CostModel;
+use super::procs::Profile;
+use super::run::RunSpec;
+
+/// An argument that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CliError {
+    #[error("ow-bench live: {flag} needs a value")]
+    Missing { flag: String },
+    #[error("ow-bench live: {flag} {value:?} is not a valid number")]
+    Number { flag: String, value: String },
+    #[error("ow-bench live: unknown argument {0:?}")]
+    Unknown(String),
+}
+
+pub const USAGE: &str = "ow-bench live [--users N] [--actions K] [--exec-ms X] [--seconds S] [--warmup S] \
+[--invokers I] [--agent] [--rate R] [--talk-costs] [--profile] [--debug] [--out DIR]";
+
+fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T, CliError> {
+    let value = value.ok_or_else(|| CliError::Missing { flag: flag.into() })?;
+    value.parse().map_err(|_| CliError::Number {
+        flag: flag.into(),
+        value: value.clone(),
+    })
+}
+
+/// Reads the arguments after `live`.
+pub fn parse(args: &[String]) -> Result<RunSpec, CliError> {
+    let mut spec = RunSpec::simulated(50, 1, PathBuf::from("target/ow-bench/live"));
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--users" => spec.users = number(flag, it.next())?,
+            "--actions" => spec.actions = number(flag, it.next())?,
+            "--exec-ms" => {
+                spec.exec = Duration::from_secs_f64(number::<f64>(flag, it.next())? / 1e3)
+            }
+            "--seconds" => spec.measure = Duration::from_secs_f64(number(flag, it.next())?),
+            "--warmup" => spec.warmup = Duration::from_secs_f64(number(flag, it.next())?),
+            "--invokers" => spec.invokers = number(flag, it.next())?,
+            "--rate" => spec.rate = Some(number(flag, it.next())?),
+            "--out" => {
+                let dir = it
+                    .next()
+                    .ok_or_else(|| CliError::Missing { flag: flag.into() })?;
+                spec.out_dir = PathBuf::from(dir);
+            }
+            "--agent" => spec.agent = true,
+            "--profile" => spec.profile = true,
+            "--talk-costs" => spec.costs = CostModel::talk(),
+            "--debug" => spec.binaries = Profile::Debug,
+            other => return Err(CliError::Unknown(other.into())),
+        }
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn flags_set_the_run() {
+        let spec = parse(&args(
+            "--users 200 --actions 100 --exec-ms 20 --seconds 7 --invokers 8 --rate 500 --agent",
+        ))
+        .expect("valid");
+        assert_eq!((spec.users, spec.actions, spec.invokers), (200, 100, 8));
+        assert_eq!(spec.exec, Duration::from_millis(20));
+        assert_eq!(spec.measure, Duration::from_secs(7));
+        assert_eq!(spec.rate, Some(500.0));
+        assert!(spec.agent);
+    }
+
+    #[test]
+    fn bad_arguments_are_named() {
+        assert_eq!(
+            parse(&args("--users many")),
+            Err(CliError::Number {
+                flag: "--users".into(),
+                value: "many".into()
+            })
+        );
+        assert_eq!(
+            parse(&args("--users")),
+            Err(CliError::Missing {
+                flag: "--users".into()
+            })
+        );
+        assert_eq!(
+            parse(&args("--fast")),
+            Err(CliError::Unknown("--fast".into()))
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! `ow-bench live` from a test binary, for runs by hand while `main` is wired elsewhere:
+//! `OW_BENCH_LIVE_ARGS="--users 100 --actions 10" cargo test -p ow-bench --release --test live_cli -- --ignored --nocapture`.
+
+#![allow(dead_code)]
+
+#[path = "../src/results.rs"]
+mod results;
+
+#[path = "../src/live/mod.rs"]
+mod live;
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a live run by hand; needs tests/services/up"]
+async fn live_cli() {
+    let args: Vec<String> = std::env::var("OW_BENCH_LIVE_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if let Err(e) = live::run_cli(&args).await {
+        panic!("{e:#}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "the live part of seed-table; needs tests/services/up"]
+async fn live_seed() {
+    let opts = live::LiveOptions {
+        quick: std::env::var("OW_BENCH_QUICK").is_ok(),
+        out_dir: std::path::PathBuf::from("/tmp/ow-bench-live-seed"),
+    };
+    match live::seed_live(&opts).await {
+        Ok(report) => {
+            for r in &report.rows {
+                println!(
+                    "{:?} {:?} users={} actions={} tps={:.0} cpu_us={:?}",
+                    r.mode, r.design, r.users, r.actions, r.tps, r.scheduler_cpu_us_per_activation
+                );
+            }
+            println!("{}", report.profile_markdown);
+        }
+        Err(e) => panic!("{e:#}"),
+    }
+}
