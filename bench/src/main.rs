@@ -1,6 +1,7 @@
 //! `ow-bench`: load like the stock controllers, invokers real or simulated, and a model of
 //! both designs; `seed-table` runs the talk's matrix and writes the report.
 
+mod costs;
 mod live;
 mod model;
 mod report;

@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../src/costs.rs"]
+mod costs;
+
 #[path = "../src/results.rs"]
 mod results;
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::cost::CostModel;
+use super::cost::Costs;
 use super::procs::Profile;
 use super::run::RunSpec;
 
@@ -52,7 +52,7 @@ pub fn parse(args: &[String]) -> Result<RunSpec, CliError> {
             }
             "--agent" => spec.agent = true,
             "--profile" => spec.profile = true,
-            "--talk-costs" => spec.costs = CostModel::talk(),
+            "--talk-costs" => spec.costs = Costs::talk(),
             "--debug" => spec.binaries = Profile::Debug,
             other => return Err(CliError::Unknown(other.into())),
         }

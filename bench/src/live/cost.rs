@@ -1,121 +1,80 @@
-//! What Docker operations cost a simulated invoker, and the per-host daemon that serialises
-//! them. Defaults are the measurements on this machine (`anchors.md` §3.2); [`CostModel::talk`]
-//! gives the figures of the talk the seed experiment comes from.
+//! The simulated invokers' Docker daemon, in real time: the costs are [`crate::costs::Costs`] (the
+//! same presets as the model: measured on this machine by default, or the talk's figures); a
+//! request waits for the daemon's serial section, holds it for the serial part, then takes its
+//! parallel part beside the others.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use ow_scheduler::placement::{Chooser, XorShift};
+use tokio::sync::Mutex;
 
-/// A Docker operation a simulated invoker pays for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DockerOp {
-    /// `docker run` (create + start) of a cold container.
-    Run,
-    /// `docker rm -f`.
-    Remove,
-    Pause,
-    Unpause,
-}
+pub use crate::costs::{Costs, DockerOp};
 
-/// Docker costs and how many requests one daemon serves at once.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CostModel {
-    pub run: Duration,
-    pub remove: Duration,
-    pub pause: Duration,
-    pub unpause: Duration,
-    /// Requests the daemon works on at once; more wait (parallel run→rm gives ≤2× here).
-    pub daemon_parallelism: usize,
-    /// `/init` of a fresh container (runtime proxy start and code load).
-    pub init: Duration,
-}
-
-impl Default for CostModel {
-    /// Medians measured on this machine: create+start 209–284 ms, rm 56–76 ms, pause/unpause
-    /// 12–16 ms; 4 parallel run→rm cycles ran ~1.7× the sequential rate.
-    fn default() -> Self {
-        Self {
-            run: Duration::from_millis(250),
-            remove: Duration::from_millis(65),
-            pause: Duration::from_millis(13),
-            unpause: Duration::from_millis(14),
-            daemon_parallelism: 2,
-            init: Duration::from_millis(20),
-        }
-    }
-}
-
-impl CostModel {
-    /// The talk's figures: run→rm 500–1,300 ms on a daemon serialising ~10 requests/s,
-    /// pause→unpause 50–400 ms.
-    pub fn talk() -> Self {
-        Self {
-            run: Duration::from_millis(900),
-            remove: Duration::from_millis(300),
-            pause: Duration::from_millis(120),
-            unpause: Duration::from_millis(120),
-            daemon_parallelism: 1,
-            init: Duration::from_millis(50),
-        }
-    }
-
-    /// How long the daemon works on `op`.
-    pub fn cost(&self, op: DockerOp) -> Duration {
-        match op {
-            DockerOp::Run => self.run,
-            DockerOp::Remove => self.remove,
-            DockerOp::Pause => self.pause,
-            DockerOp::Unpause => self.unpause,
-        }
-    }
-}
-
-/// One host's Docker daemon: operations queue for one of its slots, then take their cost.
+/// One host's Docker daemon.
 #[derive(Debug, Clone)]
 pub struct Daemon {
-    costs: Arc<CostModel>,
-    slots: Arc<Semaphore>,
+    costs: Arc<Costs>,
+    /// The serial section, and the draws of parallel parts made under it.
+    serial: Arc<Mutex<XorShift>>,
 }
 
 impl Daemon {
-    pub fn new(costs: CostModel) -> Self {
-        let slots = Arc::new(Semaphore::new(costs.daemon_parallelism.max(1)));
+    pub fn new(costs: Costs, seed: u64) -> Self {
         Self {
             costs: Arc::new(costs),
-            slots,
+            serial: Arc::new(Mutex::new(XorShift::new(seed))),
         }
     }
 
-    pub fn costs(&self) -> &CostModel {
-        &self.costs
+    /// `/init` of a fresh container.
+    pub fn init_time(&self) -> Duration {
+        millis(self.costs.init_ms)
     }
 
-    /// Waits for a slot, then for the operation's cost.
+    /// Waits for the serial section, holds it for the serial part, then waits the parallel part.
     pub async fn perform(&self, op: DockerOp) {
-        // The semaphore is never closed, so acquiring only fails if it were; then skip the wait.
-        let _slot = self.slots.acquire().await.ok();
-        tokio::time::sleep(self.costs.cost(op)).await;
+        let cost = self.costs.op(op);
+        let parallel = {
+            let mut rng = self.serial.lock().await;
+            tokio::time::sleep(millis(cost.serial_ms)).await;
+            let (lo, hi) = cost.parallel_ms;
+            lo + (hi - lo) * rng.index(1_000_001) as f64 / 1_000_000.0
+        };
+        tokio::time::sleep(millis(parallel)).await;
     }
+}
+
+fn millis(ms: f64) -> Duration {
+    Duration::from_secs_f64(ms.max(0.0) / 1000.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn defaults_follow_the_measurements_and_talk_is_slower() {
-        let here = CostModel::default();
-        let talk = CostModel::talk();
-        assert_eq!(here.cost(DockerOp::Run), Duration::from_millis(250));
-        for op in [
-            DockerOp::Run,
-            DockerOp::Remove,
-            DockerOp::Pause,
-            DockerOp::Unpause,
-        ] {
-            assert!(talk.cost(op) > here.cost(op), "{op:?}");
+    #[tokio::test]
+    async fn serial_parts_queue_one_after_another() {
+        let op = crate::costs::OpCost {
+            serial_ms: 30.0,
+            parallel_ms: (0.0, 0.0),
+        };
+        let costs = Costs {
+            run: op,
+            ..Costs::measured()
+        };
+        let daemon = Daemon::new(costs, 7);
+        let started = tokio::time::Instant::now();
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                let d = daemon.clone();
+                tokio::spawn(async move { d.perform(DockerOp::Run).await })
+            })
+            .collect();
+        for r in runs {
+            r.await.expect("run");
         }
-        assert_eq!(talk.daemon_parallelism, 1);
+        // A lower bound only: three serial sections cannot overlap.
+        assert!(started.elapsed() >= Duration::from_millis(90));
     }
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use ow_compat::bus::KafkaBus;
 use tokio_util::sync::CancellationToken;
 
-use super::cost::CostModel;
+use super::cost::Costs;
 use super::loadgen::Controller;
 use super::procs::{ChildProc, Profile, build, free_port, pids_matching, process_cpu_time};
 use super::profile::{self, Hot};
@@ -40,7 +40,7 @@ pub struct RunSpec {
     /// `perf record` the scheduler over the measured window.
     pub profile: bool,
     pub binaries: Profile,
-    pub costs: CostModel,
+    pub costs: Costs,
     /// Where logs and profiles go.
     pub out_dir: PathBuf,
 }
@@ -59,7 +59,7 @@ impl RunSpec {
             agent: false,
             profile: false,
             binaries: Profile::Release,
-            costs: CostModel::default(),
+            costs: Costs::measured(),
             out_dir,
         }
     }
@@ -228,7 +228,7 @@ pub async fn run(spec: &RunSpec) -> anyhow::Result<RunOutcome> {
         let setup = SimSetup {
             invokers: spec.invokers,
             user_memory_mb: 256 * 1024,
-            costs: spec.costs.clone(),
+            costs: spec.costs,
             exec: spec.exec,
             pause_grace: Duration::from_secs(10),
         };

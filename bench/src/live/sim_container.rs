@@ -194,11 +194,11 @@ impl SimContainer {
 
     /// "Runs" the activation: `/init` cost when cold, the exec time, then the stock acks.
     async fn execute(&mut self, msg: ActivationMessage) {
-        let costs = self.invoker.daemon.costs();
+        let init_time = self.invoker.daemon.init_time();
         let mut init = None;
         if !self.warm {
             let start = epoch_millis();
-            tokio::time::sleep(costs.init).await;
+            tokio::time::sleep(init_time).await;
             init = Some((start, epoch_millis()));
             self.warm = true;
         }

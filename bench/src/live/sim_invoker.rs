@@ -23,7 +23,7 @@ use ow_compat::values::{ByteSize, InvokerInstanceId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::cost::{CostModel, Daemon};
+use super::cost::{Costs, Daemon};
 use super::sim_container::SimContainer;
 use super::slice::Slice;
 
@@ -53,7 +53,7 @@ pub struct SimSetup {
     pub invokers: u32,
     /// `userMemory` of each invoker.
     pub user_memory_mb: i64,
-    pub costs: CostModel,
+    pub costs: Costs,
     /// How long an activation "runs".
     pub exec: Duration,
     /// Idle time after which a container pauses (stock `pause-grace`).
@@ -165,7 +165,7 @@ impl SimInvoker {
             id,
             instance: InvokerInstanceId::new(id as i32, ByteSize::mb(memory)),
             coord,
-            daemon: Daemon::new(shared.setup.costs.clone()),
+            daemon: Daemon::new(shared.setup.costs, u64::from(id) + 1),
             shared,
             busy_mb: AtomicI64::new(0),
             containers: Mutex::default(),

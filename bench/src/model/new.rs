@@ -10,7 +10,7 @@ use ow_compat::messages::InvokerStatus;
 use ow_scheduler::decision::{Decision, ProvisioningPolicy, QueueState, Snapshot, StockPolicy};
 use ow_scheduler::placement::{self, CreationRequest, Fractions, InvokerCandidate, XorShift};
 
-use super::costs::{Daemon, DockerOp};
+use super::costs::{Daemon, DockerOp, kafka_hop};
 use super::events::{EventQueue, Micros, ms, to_ms};
 use super::old::NAMESPACE;
 use super::recorder::Recorder;
@@ -148,7 +148,7 @@ impl<'a> NewSim<'a> {
             ..InFlight::default()
         };
         self.q.after(
-            self.cfg.costs.kafka_hop(&mut self.rng),
+            kafka_hop(&self.cfg.costs, &mut self.rng),
             Event::Enqueue(user),
         );
     }
@@ -191,7 +191,7 @@ impl<'a> NewSim<'a> {
             durations.pop_front();
         }
         self.q
-            .after(self.cfg.costs.kafka_hop(&mut self.rng), Event::Ack(user));
+            .after(kafka_hop(&self.cfg.costs, &mut self.rng), Event::Ack(user));
         self.fetch(container);
     }
 

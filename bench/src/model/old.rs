@@ -3,7 +3,7 @@
 //! or buffers it; the completion ack (another hop) frees the controller's slots and the user
 //! sends the next request at once.
 
-use super::costs::{Daemon, DockerOp};
+use super::costs::{Daemon, DockerOp, kafka_hop};
 use super::events::{EventQueue, Micros, ms};
 use super::pool_v1::{Choice, Container, Pool};
 use super::recorder::Recorder;
@@ -142,8 +142,10 @@ impl<'a> OldSim<'a> {
             invoker: placed.invoker(),
             ..InFlight::default()
         };
-        self.q
-            .after(self.cfg.costs.kafka_hop(&mut self.rng), Event::Arrive(user));
+        self.q.after(
+            kafka_hop(&self.cfg.costs, &mut self.rng),
+            Event::Arrive(user),
+        );
     }
 
     fn arrive(&mut self, user: u32) {
@@ -262,7 +264,7 @@ impl<'a> OldSim<'a> {
             );
         }
         self.q
-            .after(self.cfg.costs.kafka_hop(&mut self.rng), Event::Ack(user));
+            .after(kafka_hop(&self.cfg.costs, &mut self.rng), Event::Ack(user));
         self.drain_buffer(inv);
     }
 
