@@ -86,7 +86,11 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
         .find_map(|engine| engine.decode(text.trim()).ok())
 }
 
-async fn resolve<F, Fut>(doc: WhiskActionDocument, fetch: F) -> Result<ExecutableAction, StoreError>
+/// The action with its code: inline, base64 in the document, or an attachment read by `fetch`.
+pub async fn resolve<F, Fut>(
+    doc: WhiskActionDocument,
+    fetch: F,
+) -> Result<ExecutableAction, StoreError>
 where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = Result<Vec<u8>, StoreError>>,

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use ow_compat::Codec;
 use ow_compat::records::{ActivationDocument, WhiskActionDocument};
 use ow_compat::store::{Store, StoreError};
-use ow_invoker_agent::actions::{ActionStore, ExecutableAction, code_source, code_text};
-use ow_invoker_agent::record::ActionCode;
+use ow_invoker_agent::actions::{ActionStore, ExecutableAction};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 const ACTIONS: TableDefinition<&str, &str> = TableDefinition::new("actions");
@@ -454,22 +453,15 @@ impl ActionStore for DataStore {
         rev: Option<&str>,
     ) -> Result<ExecutableAction, StoreError> {
         let doc = Store::action(self, doc_id, rev).await?;
-        // The REST API stores code inline or inlined in the attachment name (`mem:`).
-        let (source, binary, main) = code_source(&doc.exec);
-        let code = match source {
-            ow_invoker_agent::actions::CodeSource::Inline(text) => text,
-            ow_invoker_agent::actions::CodeSource::Bytes(bytes) => Some(code_text(&bytes, binary)),
-            ow_invoker_agent::actions::CodeSource::Attachment(name) => {
-                return Err(StoreError::NotFound {
-                    what: "attachment",
-                    id: format!("{doc_id}/{name}"),
-                });
-            }
-        };
-        Ok(ExecutableAction {
-            doc,
-            code: ActionCode { code, binary, main },
+        // The REST API stores code inline or inlined in the attachment name (`mem:`), never as
+        // a separate attachment.
+        ow_invoker_agent::actions::resolve(doc, |name| async move {
+            Err(StoreError::NotFound {
+                what: "attachment",
+                id: format!("{doc_id}/{name}"),
+            })
         })
+        .await
     }
 
     async fn put_activation(&self, doc: &ActivationDocument) -> Result<(), StoreError> {
