@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use live::procs::Profile;
 use live::run::{RunSpec, run};
+use live::warmup::Warmup;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_activation_completes_exactly_once() {
@@ -25,7 +26,7 @@ async fn every_activation_completes_exactly_once() {
         let mut spec = RunSpec::simulated(4, actions, out.clone());
         spec.binaries = Profile::Debug;
         spec.invokers = 2;
-        spec.warmup = Duration::from_secs(2);
+        spec.warmup = Warmup::fixed(Duration::from_secs(2));
         spec.measure = Duration::from_secs(3);
         let o = run(&spec).await.unwrap_or_else(|e| {
             panic!("live run with {actions} actions: {e:#}; run tests/services/up")

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::cost::Costs;
 use super::procs::Profile;
 use super::run::RunSpec;
+use super::warmup::Warmup;
 
 /// An argument that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,7 +20,7 @@ pub enum CliError {
 }
 
 pub const USAGE: &str = "ow-bench live [--users N] [--actions K] [--exec-ms X] [--seconds S] [--warmup S] \
-[--invokers I] [--agent] [--rate R] [--talk-costs] [--profile] [--debug] [--out DIR]";
+[--fixed-warmup] [--invokers I] [--agent] [--rate R] [--talk-costs] [--profile] [--debug] [--out DIR]";
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T, CliError> {
     let value = value.ok_or_else(|| CliError::Missing { flag: flag.into() })?;
@@ -33,6 +34,7 @@ fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T,
 pub fn parse(args: &[String]) -> Result<RunSpec, CliError> {
     let mut spec = RunSpec::simulated(50, 1, PathBuf::from("target/ow-bench/live"));
     let mut it = args.iter();
+    let mut fixed = false;
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--users" => spec.users = number(flag, it.next())?,
@@ -41,7 +43,15 @@ pub fn parse(args: &[String]) -> Result<RunSpec, CliError> {
                 spec.exec = Duration::from_secs_f64(number::<f64>(flag, it.next())? / 1e3)
             }
             "--seconds" => spec.measure = Duration::from_secs_f64(number(flag, it.next())?),
-            "--warmup" => spec.warmup = Duration::from_secs_f64(number(flag, it.next())?),
+            "--warmup" => {
+                let min = Duration::from_secs_f64(number(flag, it.next())?);
+                spec.warmup = Warmup {
+                    min,
+                    max: spec.warmup.max.max(min),
+                    ..spec.warmup
+                };
+            }
+            "--fixed-warmup" => fixed = true,
             "--invokers" => spec.invokers = number(flag, it.next())?,
             "--rate" => spec.rate = Some(number(flag, it.next())?),
             "--out" => {
@@ -56,6 +66,9 @@ pub fn parse(args: &[String]) -> Result<RunSpec, CliError> {
             "--debug" => spec.binaries = Profile::Debug,
             other => return Err(CliError::Unknown(other.into())),
         }
+    }
+    if fixed {
+        spec.warmup = Warmup::fixed(spec.warmup.min);
     }
     Ok(spec)
 }
@@ -79,6 +92,14 @@ mod tests {
         assert_eq!(spec.measure, Duration::from_secs(7));
         assert_eq!(spec.rate, Some(500.0));
         assert!(spec.agent);
+        assert_eq!(
+            spec.warmup.min,
+            Duration::from_secs(5),
+            "settling by default"
+        );
+        assert!(spec.warmup.max > spec.warmup.min);
+        let fixed = parse(&args("--fixed-warmup --warmup 3")).expect("valid");
+        assert_eq!(fixed.warmup, Warmup::fixed(Duration::from_secs(3)));
     }
 
     #[test]

@@ -178,6 +178,11 @@ impl Controller {
         self.book(|t| t.delivery())
     }
 
+    /// Activations so far that paid a cold start.
+    pub fn cold_starts(&self) -> u64 {
+        self.book(|t| t.cold_starts())
+    }
+
     pub fn samples(&self) -> Vec<super::stats::Sample> {
         self.book(|t| t.samples().to_vec())
     }

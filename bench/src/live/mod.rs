@@ -19,6 +19,7 @@ pub mod sim_invoker;
 pub mod slice;
 pub mod stats;
 pub mod tracker;
+pub mod warmup;
 mod write;
 
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use crate::results::LiveReport;
 use run::{RunOutcome, RunSpec};
+use warmup::Warmup;
 
 /// What `seed-table` asks of the live part.
 #[derive(Debug, Clone)]
@@ -50,7 +52,7 @@ pub async fn seed_live(opts: &LiveOptions) -> anyhow::Result<LiveReport> {
     let seed = |actions| {
         let mut spec = RunSpec::simulated(SEED_USERS, actions, dir.clone());
         spec.invokers = SEED_INVOKERS;
-        spec.warmup = Duration::from_secs(warmup);
+        spec.warmup = Warmup::settling(Duration::from_secs(warmup));
         spec.measure = Duration::from_secs(measure);
         spec
     };
@@ -65,7 +67,7 @@ pub async fn seed_live(opts: &LiveOptions) -> anyhow::Result<LiveReport> {
     for actions in [1, 10] {
         let mut spec = RunSpec::simulated(4, actions, dir.clone());
         spec.agent = true;
-        spec.warmup = Duration::from_secs(if opts.quick { 8 } else { 10 });
+        spec.warmup = Warmup::settling(Duration::from_secs(if opts.quick { 8 } else { 10 }));
         spec.measure = Duration::from_secs(if opts.quick { 5 } else { 10 });
         match run_logged(&spec).await {
             Ok(o) => outcomes.push(o),

@@ -3,6 +3,7 @@
 //! window (warm-up excluded).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use super::sim_invoker::{SimFleet, SimSetup};
 use super::slice::{Services, Slice};
 use super::stats::{Summary, Window, summarise};
 use super::tracker::Delivery;
+use super::warmup::{Settle, Warmup};
 use crate::results::{Design, Mode, RunResult};
 
 /// The python image the real agent runs actions in.
@@ -30,7 +32,7 @@ pub struct RunSpec {
     pub actions: u32,
     /// Execution time of a simulated activation.
     pub exec: Duration,
-    pub warmup: Duration,
+    pub warmup: Warmup,
     pub measure: Duration,
     pub invokers: u32,
     /// Open loop at this rate instead of closed-loop users.
@@ -52,7 +54,7 @@ impl RunSpec {
             users,
             actions,
             exec: Duration::from_millis(2),
-            warmup: Duration::from_secs(5),
+            warmup: Warmup::settling(Duration::from_secs(5)),
             measure: Duration::from_secs(10),
             invokers: 4,
             rate: None,
@@ -94,6 +96,8 @@ pub struct RunOutcome {
     pub hot: Vec<Hot>,
     pub creations: u64,
     pub timeouts: u64,
+    /// How long the warm-up lasted.
+    pub warmup_secs: f64,
 }
 
 /// CPU time of the processes a run involves, read at one instant.
@@ -239,7 +243,13 @@ pub async fn run(spec: &RunSpec) -> anyhow::Result<RunOutcome> {
     };
     let stop = CancellationToken::new();
     let controller = Controller::start(&slice, bus, &actions, "0", "0", stop.clone()).await?;
-    let measured = measure(spec, &controller, &scheduler, agent.as_ref()).await;
+    let sim_creations = fleet.as_ref().map(|f| Arc::clone(&f.counters));
+    let churn = move || {
+        sim_creations
+            .as_ref()
+            .map_or(0, |c| c.creations.load(Ordering::Relaxed))
+    };
+    let measured = measure(spec, &controller, &scheduler, agent.as_ref(), churn).await;
     let delivery = controller.drain(Duration::from_secs(20)).await;
     stop.cancel();
     // The real agent's creations are not visible from here: count the cold starts instead.
@@ -266,19 +276,35 @@ pub async fn run(spec: &RunSpec) -> anyhow::Result<RunOutcome> {
     ))
 }
 
+/// Waits until the warm-up rule says the run is steady; creations (from `creations`) and
+/// cold starts count as churn.
+async fn warm_up(spec: &RunSpec, controller: &Controller, creations: impl Fn() -> u64) {
+    let started = std::time::Instant::now();
+    let mut settle = Settle::new(spec.warmup);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let churn = creations() + controller.cold_starts();
+        if settle.observe(started.elapsed(), churn) {
+            return;
+        }
+    }
+}
+
 /// Warm-up, then the measured window with CPU marks (and the profile) around it.
 async fn measure(
     spec: &RunSpec,
-    controller: &std::sync::Arc<Controller>,
+    controller: &Arc<Controller>,
     scheduler: &ChildProc,
     agent: Option<&ChildProc>,
+    creations: impl Fn() -> u64,
 ) -> (Window, CpuShares, Vec<Hot>) {
     let stop_load = CancellationToken::new();
     match spec.rate {
         Some(rate) => controller.open_loop(rate, &stop_load),
         None => controller.closed_loop(spec.users, &stop_load),
     }
-    tokio::time::sleep(spec.warmup).await;
+    warm_up(spec, controller, creations).await;
     let parties = Parties::find(scheduler.pid, agent.map(|a| a.pid));
     let data = spec.out_dir.join(format!("perf-{}.data", spec.tag()));
     let recording = spec
@@ -339,6 +365,7 @@ fn outcome(
     RunOutcome {
         result,
         window_secs: (window.end_ms - window.start_ms) / 1000.0,
+        warmup_secs: window.start_ms / 1000.0,
         timeouts: controller.timeouts.load(Ordering::Relaxed),
         summary,
         delivery,

@@ -36,6 +36,7 @@ pub struct Tracker {
     pending: HashMap<String, Pending>,
     samples: Vec<Sample>,
     unknown: u64,
+    cold_starts: u64,
 }
 
 impl Tracker {
@@ -77,10 +78,17 @@ impl Tracker {
             ActivationOrId::Activation(a) => Some(a.as_ref()),
             ActivationOrId::Id(_) => None,
         };
-        self.samples.push(sample(p.sent_ms, now_ms, record));
+        let sample = sample(p.sent_ms, now_ms, record);
+        self.cold_starts += u64::from(sample.cold);
+        self.samples.push(sample);
         if let Some(w) = p.waiter.take() {
             let _ = w.send(());
         }
+    }
+
+    /// Activations so far that paid a cold start.
+    pub fn cold_starts(&self) -> u64 {
+        self.cold_starts
     }
 
     pub fn samples(&self) -> &[Sample] {

@@ -17,7 +17,7 @@ pub fn summary_line(spec: &RunSpec, o: &RunOutcome) -> String {
         .scheduler_cpu_us_per_activation
         .map_or("-".to_owned(), |c| format!("{c:.0}"));
     format!(
-        "{kind} users={} actions={} invokers={} tps={:.0} p50={:.1}ms p99={:.1}ms wait_p50={:.1}ms scheduler_cpu_us_per_activation={cpu} cold={} creations={} exactly_once={}/{} duplicated={} missing={} timeouts={}",
+        "{kind} users={} actions={} invokers={} tps={:.0} p50={:.1}ms p99={:.1}ms wait_p50={:.1}ms scheduler_cpu_us_per_activation={cpu} cold={} creations={} exactly_once={}/{} duplicated={} missing={} timeouts={} warmup={:.1}s",
         r.users,
         r.actions,
         if spec.agent { 1 } else { spec.invokers },
@@ -32,6 +32,7 @@ pub fn summary_line(spec: &RunSpec, o: &RunOutcome) -> String {
         o.delivery.duplicated,
         o.delivery.missing,
         o.timeouts,
+        o.warmup_secs,
     )
 }
 
