@@ -40,6 +40,9 @@ pub struct Snapshot {
     pub max_concurrency: u32,
     /// Current queue state.
     pub state: QueueState,
+    /// How long since a container of the action last asked for or was handed work (0 while it
+    /// has none): past the stale threshold they are all busy, or not polling at all.
+    pub quiet_ms: u64,
 }
 
 /// Settings of the stock rule.
@@ -229,6 +232,9 @@ impl ProvisioningPolicy for StockPolicy {
         }
     }
 }
+
+mod paced;
+pub use paced::{PacedPolicy, Policy, PolicyKind};
 
 #[cfg(test)]
 mod tests;

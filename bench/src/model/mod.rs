@@ -18,6 +18,7 @@ pub mod sharding;
 use crate::results::{Design, Mode, RunResult};
 pub use costs::Costs;
 use events::{Micros, ms};
+use ow_scheduler::decision::PolicyKind;
 use recorder::Recorder;
 use rng::SplitMix64;
 
@@ -120,6 +121,8 @@ pub struct ModelConfig {
     /// Virtual seconds measured.
     pub seconds: f64,
     pub seed: u64,
+    /// The scheduler's provisioning rule in the new design.
+    pub policy: PolicyKind,
 }
 
 impl ModelConfig {
@@ -133,6 +136,7 @@ impl ModelConfig {
             warmup_s: 10.0,
             seconds: 60.0,
             seed: 1,
+            policy: PolicyKind::default(),
         }
     }
 

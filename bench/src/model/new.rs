@@ -1,13 +1,13 @@
 //! The new design in virtual time: activations go to their action's queue (a Kafka hop);
 //! every 100 ms each queue asks the scheduler's real provisioning rule
-//! (`ow_scheduler::decision::StockPolicy`) for containers, which the scheduler's real placement
+//! (`ow_scheduler::decision::Policy`, paced by default, stock on request) for containers, which the scheduler's real placement
 //! (`ow_scheduler::placement`) puts on invokers; a container pulls its action's next activation
 //! as soon as it is free (a gRPC round trip, half of one when its poll was already parked).
 
 use std::collections::VecDeque;
 
 use ow_compat::messages::InvokerStatus;
-use ow_scheduler::decision::{Decision, ProvisioningPolicy, QueueState, Snapshot, StockPolicy};
+use ow_scheduler::decision::{Decision, Policy, ProvisioningPolicy, QueueState, Snapshot};
 use ow_scheduler::placement::{self, CreationRequest, Fractions, InvokerCandidate, XorShift};
 
 use super::costs::{Daemon, DockerOp, kafka_hop};
@@ -46,6 +46,8 @@ struct Queue {
     in_progress: u32,
     initialized: bool,
     durations: VecDeque<f64>,
+    /// When a container last fetched or was handed an activation.
+    last_progress: Micros,
 }
 
 impl Queue {
@@ -79,7 +81,7 @@ struct NewSim<'a> {
     q: EventQueue<Event>,
     rng: SplitMix64,
     chooser: XorShift,
-    policy: StockPolicy,
+    policy: Policy,
     queues: Vec<Queue>,
     /// The action of each container ever created.
     containers: Vec<u32>,
@@ -112,7 +114,7 @@ impl<'a> NewSim<'a> {
             q: EventQueue::default(),
             rng: SplitMix64::new(cfg.seed),
             chooser: XorShift::new(cfg.seed),
-            policy: StockPolicy::default(),
+            policy: Policy::new(cfg.policy, Default::default()),
             queues: (0..cfg.actions).map(|_| Queue::default()).collect(),
             containers: Vec::new(),
             invokers: vec![
@@ -159,7 +161,10 @@ impl<'a> NewSim<'a> {
         let action = self.users[user as usize].action as usize;
         match self.queues[action].parked.pop() {
             // The parked poll is answered: half a round trip to the container.
-            Some(container) => self.execute(container, user, ms(self.cfg.costs.grpc_rtt_ms / 2.0)),
+            Some(container) => {
+                self.queues[action].last_progress = now;
+                self.execute(container, user, ms(self.cfg.costs.grpc_rtt_ms / 2.0))
+            }
             None => self.queues[action].waiting.push_back((user, now)),
         }
     }
@@ -167,6 +172,7 @@ impl<'a> NewSim<'a> {
     /// The container fetches: the next activation of its action, or it parks.
     fn fetch(&mut self, container: usize) {
         let action = self.containers[container] as usize;
+        self.queues[action].last_progress = self.q.now();
         match self.queues[action].waiting.pop_front() {
             Some((user, _)) => self.execute(container, user, ms(self.cfg.costs.grpc_rtt_ms)),
             None => self.queues[action].parked.push(container),
@@ -257,6 +263,11 @@ impl<'a> NewSim<'a> {
             action_limit: limit,
             max_concurrency: 1,
             state: QueueState::Running,
+            quiet_ms: if q.existing == 0 {
+                0
+            } else {
+                to_ms(now - q.last_progress) as u64
+            },
         }
     }
 

@@ -16,7 +16,7 @@ use ow_compat::values::{RemotingDialect, SchedulerEndpoints, SchedulerInstanceId
 
 pub use ow_compat::store::CouchDbConfig;
 
-use crate::decision::DecisionConfig;
+use crate::decision::{DecisionConfig, PolicyKind};
 use crate::placement::Fractions;
 use crate::queue::QueueConfig;
 
@@ -70,6 +70,8 @@ pub struct SchedulerConfig {
     pub queue: QueueConfig,
     pub blackbox_retention: Duration,
     pub decision: DecisionConfig,
+    /// `whisk.scheduler.scheduling.policy`: `stock` (default) or `paced`.
+    pub policy: PolicyKind,
     pub check_interval: Duration,
     pub max_scheduling_time: Duration,
     pub in_progress_job_retention: Duration,
@@ -198,6 +200,7 @@ impl SchedulerConfig {
                 Duration::from_secs(300),
             )?,
             decision: decision(s)?,
+            policy: policy(s)?,
             check_interval: s.duration(
                 "whisk.scheduler.scheduling.check-interval",
                 Duration::from_millis(100),
@@ -308,6 +311,12 @@ fn queue(s: &Settings) -> Result<QueueConfig, ConfigError> {
         fail_throttle_as_whisk_error: s
             .boolean(&format!("{q}.fail-throttle-as-whisk-error"), false)?,
     })
+}
+
+fn policy(s: &Settings) -> Result<PolicyKind, ConfigError> {
+    let key = "whisk.scheduler.scheduling.policy";
+    let name = s.string(key, "stock");
+    PolicyKind::parse(&name).ok_or_else(|| invalid(key, &name, "not one of stock, paced"))
 }
 
 fn decision(s: &Settings) -> Result<DecisionConfig, ConfigError> {

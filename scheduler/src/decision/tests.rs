@@ -19,6 +19,7 @@ fn snap(available: u32, existing: u32, stale: u32, d: Option<f64>, limit: i64) -
         action_limit: limit,
         max_concurrency: 1,
         state: QueueState::Running,
+        quiet_ms: 0,
     }
 }
 
@@ -853,6 +854,7 @@ fn every_pinned_upstream_case() {
             action_limit: l_a,
             max_concurrency: c,
             state,
+            quiet_ms: 0,
         };
         let config = DecisionConfig {
             allow_over_provision: ovp,
@@ -884,13 +886,14 @@ prop_compose! {
         initialized in any::<bool>(), available in 0u32..500, existing in 0u32..50, in_progress in 0u32..50,
         stale_frac in 0.0f64..=1.0, others in 0u32..100, d in prop::option::of(0.0f64..5000.0),
         namespace_limit in -2i64..200, action_limit in -2i64..200, c in 1u32..8, state in any_state(),
+        quiet_ms in 0u64..300,
     ) -> Snapshot {
         Snapshot {
             initialized, available_msgs: available, existing, in_progress,
             stale: (f64::from(available) * stale_frac) as u32,
             namespace_existing: existing + others, namespace_in_progress: in_progress,
             average_duration_ms: d, namespace_limit, action_limit: action_limit.min(namespace_limit),
-            max_concurrency: c, state,
+            max_concurrency: c, state, quiet_ms,
         }
     }
 }
@@ -907,6 +910,26 @@ proptest! {
             _ => 0,
         };
         prop_assert!(added <= room, "added {added} with room {room} for {s:?}");
+    }
+
+    #[test]
+    fn paced_only_ever_asks_for_fewer_containers_than_stock(s in any_snapshot()) {
+        let stock = decide(&s);
+        let paced = PacedPolicy::default().decide(&s);
+        let added = |d: Decision| match d {
+            Decision::AddContainer(n) | Decision::EnableNamespaceThrottling { add: n, .. } => n,
+            Decision::AddInitialContainer => 1,
+            _ => 0,
+        };
+        prop_assert!(added(paced) <= added(stock), "paced {paced:?} vs stock {stock:?} for {s:?}");
+        let throttle = |d: Decision| match d {
+            Decision::EnableNamespaceThrottling { drop_msgs, .. } => Some(drop_msgs),
+            _ => None,
+        };
+        prop_assert_eq!(throttle(paced), throttle(stock), "throttling unchanged for {:?}", s);
+        if s.average_duration_ms.is_some() || s.quiet_ms >= 100 {
+            prop_assert_eq!(paced, stock, "with evidence paced is stock for {:?}", s);
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SchedulerConfig;
-use crate::decision::StockPolicy;
+use crate::decision::Policy;
 use crate::metrics::Metrics;
 use ow_compat::bus::MessageBus;
 use ow_compat::store::Store;
@@ -44,7 +44,7 @@ pub struct Shared<B, C, S> {
     pub registry: Registry,
     pub view: ClusterView,
     pub jobs: containers::Jobs,
-    pub policy: StockPolicy,
+    pub policy: Policy,
     pub metrics: Metrics,
     /// The JSON of this scheduler's endpoints, exactly as published (leader key values).
     pub endpoints_json: String,
@@ -122,9 +122,7 @@ pub async fn start<B: MessageBus, C: Coordinator, S: Store>(
         registry: Registry::default(),
         view: ClusterView::default(),
         jobs: containers::Jobs::default(),
-        policy: StockPolicy {
-            config: config.decision,
-        },
+        policy: Policy::new(config.policy, config.decision),
         metrics,
         endpoints_json,
         reroute: reroute_tx,

@@ -206,7 +206,7 @@ async fn container_changed<B: MessageBus, C: Coordinator, S: Store>(
     };
     let out = match cell.queue.lock() {
         Ok(mut q) if present => {
-            q.container_seen(container_id);
+            q.container_seen(container_id, engine.now());
             Vec::new()
         }
         Ok(mut q) => q.container_gone(container_id),

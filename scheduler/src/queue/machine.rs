@@ -38,6 +38,7 @@ impl<M: Clone> ActionQueue<M> {
             durations: VecDeque::new(),
             initialized: false,
             last_activity: now,
+            last_progress: now,
             next_check: now,
             flush: None,
             outdated: false,
@@ -110,6 +111,7 @@ impl<M: Clone> ActionQueue<M> {
 
     fn push(&mut self, msg: M, now: Millis) -> Vec<Effect<M>> {
         if let Some(poll) = self.take_parked() {
+            self.last_progress = now;
             return vec![Effect::Deliver { poll, msg }];
         }
         self.fifo.push_back(Queued { arrived: now, msg });
@@ -127,7 +129,7 @@ impl<M: Clone> ActionQueue<M> {
     }
 
     /// The greatest parked poll: warmed containers first, then the larger container id.
-    fn take_parked(&mut self) -> Option<u64> {
+    fn take_parked(&mut self) -> Option<super::PollId> {
         self.parked.pop_last().map(|((_, _, poll), _)| poll)
     }
 
@@ -171,6 +173,7 @@ impl<M: Clone> ActionQueue<M> {
             _ => {}
         }
         self.containers.insert(f.container_id.clone());
+        self.last_progress = now;
         if let Some(d) = f.last_duration_ms {
             self.durations.push_back(d);
             while self.durations.len() > self.config.duration_buffer_size {
@@ -216,7 +219,11 @@ impl<M: Clone> ActionQueue<M> {
     }
 
     /// etcd says a container of this revision exists.
-    pub fn container_seen(&mut self, id: &str) {
+    pub fn container_seen(&mut self, id: &str, now: Millis) {
+        // A first container gets the stale threshold to start polling before it counts as quiet.
+        if self.containers.is_empty() {
+            self.last_progress = now;
+        }
         self.containers.insert(id.to_owned());
     }
 
@@ -379,6 +386,11 @@ impl<M: Clone> ActionQueue<M> {
             state: match self.state {
                 QueueState::ActionThrottled => QueueState::Running,
                 s => s,
+            },
+            quiet_ms: if self.containers.is_empty() {
+                0
+            } else {
+                now.saturating_sub(self.last_progress)
             },
         }
     }

@@ -162,6 +162,9 @@ pub struct ActionQueue<M> {
     durations: VecDeque<u64>,
     initialized: bool,
     last_activity: Millis,
+    /// When a container of this queue last asked for or was handed work (or the first one
+    /// appeared).
+    last_progress: Millis,
     next_check: Millis,
     flush: Option<Flush>,
     outdated: bool,

@@ -118,7 +118,7 @@ fn an_action_throttle_set_while_namespace_throttled_is_lifted_too() {
         ..QueueConfig::default()
     };
     let mut q = queue(cfg);
-    q.container_seen("a");
+    q.container_seen("a", 0);
     q.apply(
         Decision::EnableNamespaceThrottling {
             drop_msgs: false,
@@ -176,7 +176,7 @@ fn namespace_throttling_drops_the_backlog_and_rejects_until_disabled() {
         q.enqueue(2, 2).as_slice(),
         [Effect::Fail { msg: 2, .. }]
     ));
-    q.container_seen("a");
+    q.container_seen("a", 0);
     assert!(
         q.enqueue(3, 3).is_empty(),
         "with a container, activations wait"
@@ -310,7 +310,7 @@ fn graceful_shutdown_serves_the_backlog_then_stops() {
 #[test]
 fn an_outdated_queue_hands_back_its_backlog_and_keeps_the_shared_keys() {
     let mut q = queue(QueueConfig::default());
-    q.container_seen("old");
+    q.container_seen("old", 0);
     q.enqueue(1, 0);
     let out = q.outdated(1);
     assert_eq!(
@@ -343,6 +343,41 @@ fn a_closing_container_ends_its_parked_polls() {
                 answer: PollAnswer::NoActivation
             },
         ]
+    );
+}
+
+#[test]
+fn quiet_time_counts_from_the_last_fetch_or_hand_over_while_containers_exist() {
+    let mut q = queue(QueueConfig::default());
+    let limits = Limits {
+        namespace_existing: 0,
+        namespace_in_progress: 0,
+        namespace_limit: 30,
+        action_limit: 30,
+        max_concurrency: 1,
+    };
+    q.enqueue(1, 0);
+    assert_eq!(q.snapshot(500, limits).quiet_ms, 0, "no container yet");
+    q.container_seen("a", 600);
+    assert_eq!(
+        q.snapshot(650, limits).quiet_ms,
+        50,
+        "a new container gets a grace"
+    );
+    q.fetch(fetch(1, "a", false), 700);
+    q.enqueue(2, 710);
+    assert_eq!(
+        q.snapshot(900, limits).quiet_ms,
+        200,
+        "busy since its fetch"
+    );
+    q.fetch(fetch(2, "a", false), 950);
+    assert!(q.fetch(fetch(3, "a", false), 1_000).is_empty(), "parked");
+    q.enqueue(3, 1_500);
+    assert_eq!(
+        q.snapshot(1_550, limits).quiet_ms,
+        50,
+        "handed work from a parked poll"
     );
 }
 
