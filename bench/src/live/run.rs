@@ -342,9 +342,10 @@ fn outcome(
         )
     } else {
         let notes = format!(
-            "simulated invokers ({}; timed waits of {} ms, Docker cost model)",
+            "simulated invokers ({}; timed waits of {} ms, Docker cost model); steady after {:.0} s",
             spec.invokers,
-            spec.exec.as_millis()
+            spec.exec.as_millis(),
+            window.start_ms / 1000.0
         );
         (Mode::LiveSimulatedInvokers, notes)
     };
