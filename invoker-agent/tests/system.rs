@@ -23,9 +23,11 @@ async fn python_action_cold_warm_paused_resumed_and_drained() {
             .agent(
                 0,
                 &[
+                    // Long enough to outlast the cold activation's checks on a loaded
+                    // machine, so the warm step finds the container unpaused.
                     (
                         "CONFIG_whisk_containerProxy_timeouts_pauseGrace",
-                        "2 seconds",
+                        "5 seconds",
                     ),
                     ("CONFIG_whisk_userEvents_enabled", "true"),
                     ("CONFIG_whisk_kafka_topics_userEvent_prefix", &events_prefix),
