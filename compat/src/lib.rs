@@ -12,8 +12,10 @@
 //! - [`etcd_keys`]: the etcd key catalog, builders and parser;
 //! - [`duration`]: HOCON / Scala duration strings; [`ids`]: fresh ids and the clock;
 //! - `store` (feature `couchdb`): CouchDB documents over HTTP, and an in-memory store;
-//! - [`topics`]: Kafka topic names, topic configs, consumer/producer settings.
+//! - [`topics`]: Kafka topic names, topic configs, consumer/producer settings;
+//! - [`admin`]: the admin routes' basic auth and 401 body, and the shutdown signal wait.
 
+pub mod admin;
 #[cfg(feature = "kafka")]
 pub mod bus;
 pub mod codec;

@@ -107,6 +107,21 @@ where
     })
 }
 
+/// [`resolve`] for stores that keep every action's code in its document (in memory,
+/// standalone): a separate attachment is reported as not found.
+pub async fn resolve_inline(
+    doc: WhiskActionDocument,
+    doc_id: &str,
+) -> Result<ExecutableAction, StoreError> {
+    resolve(doc, |name| async move {
+        Err(StoreError::NotFound {
+            what: "attachment",
+            id: format!("{doc_id}/{name}"),
+        })
+    })
+    .await
+}
+
 impl ActionStore for CouchStore {
     async fn executable(
         &self,
@@ -133,14 +148,7 @@ impl ActionStore for MemoryStore {
         rev: Option<&str>,
     ) -> Result<ExecutableAction, StoreError> {
         let doc = Store::action(self, doc_id, rev).await?;
-        let id = doc_id.to_owned();
-        resolve(doc, |name| async move {
-            Err(StoreError::NotFound {
-                what: "attachment",
-                id: format!("{id}/{name}"),
-            })
-        })
-        .await
+        resolve_inline(doc, doc_id).await
     }
 
     async fn put_activation(&self, doc: &ActivationDocument) -> Result<(), StoreError> {

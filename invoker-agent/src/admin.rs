@@ -8,12 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+
+use ow_compat::admin;
 
 use crate::agent::{self, Deps, Handle};
-
-const UNAUTHORIZED: &str = "Authentication is possible but has failed or not yet been provided.";
 
 /// The admin router over the running agent.
 pub fn router<D: Deps>(agent: Handle<D>) -> Router {
@@ -45,20 +43,18 @@ async fn basic_auth<D: Deps>(
     request: Request,
     next: Next,
 ) -> Response {
-    let expected = format!(
-        "{}:{}",
-        agent.config.admin_username, agent.config.admin_password
-    );
-    let given = headers
+    let authorization = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b64| STANDARD.decode(b64.trim()).ok());
-    if given.as_deref() == Some(expected.as_bytes()) {
+        .and_then(|v| v.to_str().ok());
+    let config = &agent.config;
+    if admin::credentials_match(
+        authorization,
+        &config.admin_username,
+        &config.admin_password,
+    ) {
         return next.run(request).await;
     }
-    let code = crate::ids::random_id();
-    let body = format!("{{\n  \"code\": \"{code}\",\n  \"error\": \"{UNAUTHORIZED}\"\n}}");
+    let body = admin::unauthorized_body(&crate::ids::random_id());
     let mut resp = (StatusCode::UNAUTHORIZED, body).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -67,7 +63,7 @@ async fn basic_auth<D: Deps>(
     );
     h.insert(
         header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"whisk rest service\""),
+        HeaderValue::from_static(admin::REALM),
     );
     resp
 }

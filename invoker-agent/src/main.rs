@@ -61,25 +61,8 @@ fn main() -> ExitCode {
 
 async fn run(config: AgentConfig) -> anyhow::Result<()> {
     let running = ow_invoker_agent::launch(config).await?;
-    wait_for_signal().await;
+    ow_compat::admin::wait_for_signal().await;
     tracing::info!("stopping: draining containers");
     running.stop(DRAIN_LIMIT).await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = ctrl_c.await;
 }

@@ -9,14 +9,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use ow_compat::admin;
 use ow_compat::coordination::Coordinator;
 use ow_compat::json::{Sorted, Value, compact};
 
 use crate::engine::{self, Engine};
 use ow_compat::bus::MessageBus;
 use ow_compat::store::Store;
-
-const UNAUTHORIZED: &str = "Authentication is possible but has failed or not yet been provided.";
 
 /// The admin router over the running scheduler.
 pub fn router<B: MessageBus, C: Coordinator, S: Store>(engine: Engine<B, C, S>) -> Router {
@@ -55,53 +54,29 @@ async fn basic_auth<B: MessageBus, C: Coordinator, S: Store>(
     request: Request,
     next: Next,
 ) -> Response {
-    let expected = format!(
-        "{}:{}",
-        engine.config.admin_username, engine.config.admin_password
-    );
-    let given = headers
+    let authorization = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b64| decode_base64(b64.trim()));
-    if given.as_deref() == Some(expected.as_bytes()) {
+        .and_then(|v| v.to_str().ok());
+    let config = &engine.config;
+    if admin::credentials_match(
+        authorization,
+        &config.admin_username,
+        &config.admin_password,
+    ) {
         return next.run(request).await;
     }
-    let code = crate::engine::new_transaction_id();
-    let body = format!("{{\n  \"code\": \"{code}\",\n  \"error\": \"{UNAUTHORIZED}\"\n}}");
+    let body = admin::unauthorized_body(&crate::engine::new_transaction_id());
     let mut resp = (StatusCode::UNAUTHORIZED, body).into_response();
-    resp.headers_mut().insert(
+    let h = resp.headers_mut();
+    h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    resp.headers_mut().insert(
+    h.insert(
         header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"whisk rest service\""),
+        HeaderValue::from_static(admin::REALM),
     );
     resp
-}
-
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let bytes = text.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for b in bytes {
-        acc = (acc << 6) | u32::from(value(*b)?);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
-        }
-    }
-    Some(out)
 }
 
 async fn state<B: MessageBus, C: Coordinator, S: Store>(

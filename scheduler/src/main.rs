@@ -85,7 +85,8 @@ fn standalone(args: &[String]) -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    let job = async move { Ok(standalone::run(options, wait_for_signal()).await?) };
+    let job =
+        async move { Ok(standalone::run(options, ow_compat::admin::wait_for_signal()).await?) };
     serve("ow-scheduler standalone", job)
 }
 
@@ -182,7 +183,7 @@ async fn run(config: SchedulerConfig) -> anyhow::Result<()> {
     tracing::info!(instance = %engine.config.instance.as_string, rpc_port, admin_port, "ow-scheduler started");
     let grpc_task = tokio::spawn(grpc);
     let admin_task = tokio::spawn(async move { admin.await });
-    wait_for_signal().await;
+    ow_compat::admin::wait_for_signal().await;
     tracing::info!("stopping: draining queues");
     engine::drain(&engine).await;
     let deadline = tokio::time::Instant::now() + DRAIN_LIMIT;
@@ -194,21 +195,4 @@ async fn run(config: SchedulerConfig) -> anyhow::Result<()> {
     let _ = grpc_task.await;
     let _ = admin_task.await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = ctrl_c.await;
 }

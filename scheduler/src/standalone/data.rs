@@ -455,13 +455,7 @@ impl ActionStore for DataStore {
         let doc = Store::action(self, doc_id, rev).await?;
         // The REST API stores code inline or inlined in the attachment name (`mem:`), never as
         // a separate attachment.
-        ow_invoker_agent::actions::resolve(doc, |name| async move {
-            Err(StoreError::NotFound {
-                what: "attachment",
-                id: format!("{doc_id}/{name}"),
-            })
-        })
-        .await
+        ow_invoker_agent::actions::resolve_inline(doc, doc_id).await
     }
 
     async fn put_activation(&self, doc: &ActivationDocument) -> Result<(), StoreError> {
