@@ -50,7 +50,8 @@ pub struct ProcessSettings {
 }
 
 impl ProcessSettings {
-    /// The interpreter from [`PYTHON_ENV`], else `python3`; 10 s to start.
+    /// The interpreter from [`PYTHON_ENV`], else `python3`; 30 s to start (a burst of a hundred
+    /// interpreters on two busy cores took longer than 10 s).
     pub fn from_env() -> Self {
         let python = std::env::var(PYTHON_ENV)
             .ok()
@@ -58,7 +59,7 @@ impl ProcessSettings {
             .unwrap_or_else(|| "python3".to_owned());
         Self {
             python,
-            start_timeout: Duration::from_secs(10),
+            start_timeout: Duration::from_secs(30),
         }
     }
 }
