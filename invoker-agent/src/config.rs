@@ -67,6 +67,8 @@ pub struct AgentConfig {
     pub api_host: Option<String>,
     /// `RUNTIMES_MANIFEST`, if given (else the built-in stock kinds).
     pub runtimes_manifest: Option<String>,
+    /// `whisk.docker.client.parallel-runs`: container starts at once (0: no limit).
+    pub parallel_runs: usize,
     /// `whisk.user-events.enabled`: an `Activation` event per activation on `{prefix}events`.
     pub user_events: bool,
     /// `whisk.kafka.topics.user-event.prefix`.
@@ -77,6 +79,7 @@ pub struct AgentConfig {
 const USER_MEMORY: &str = "1024 m";
 const PAUSE_GRACE: Duration = Duration::from_secs(10);
 const IDLE_CONTAINER: Duration = Duration::from_secs(600);
+const PARALLEL_RUNS: usize = 10;
 
 impl AgentConfig {
     /// Reads the command line (`args` without the program name) and the environment.
@@ -121,6 +124,7 @@ impl AgentConfig {
             ),
             api_host: api_host(&e),
             runtimes_manifest: e.get("RUNTIMES_MANIFEST").map(str::to_owned),
+            parallel_runs: e.parsed("CONFIG_whisk_docker_client_parallelRuns", PARALLEL_RUNS)?,
             user_events: e.parsed("CONFIG_whisk_userEvents_enabled", false)?,
             user_events_prefix: e.string("CONFIG_whisk_kafka_topics_userEvent_prefix", ""),
         })
@@ -331,6 +335,7 @@ mod tests {
         assert_eq!(c.cluster_name, "prod");
         assert_eq!(c.tags, vec!["gpu", "big"]);
         assert_eq!(c.admin_port, 8080);
+        assert_eq!(c.parallel_runs, 10);
         assert_eq!(c.invoker_id().user_memory.to_string(), "2147483648 B");
     }
 

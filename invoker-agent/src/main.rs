@@ -16,7 +16,8 @@ CONFIG_whisk_etcd_hosts, CONFIG_whisk_cluster_name, CONFIG_whisk_couchdb_* (host
 password, databases_WhiskAuth/WhiskEntity/WhiskActivation), CONFIG_whisk_kafka_topics_prefix,
 CONFIG_whisk_containerPool_userMemory (\"2048 m\"), CONFIG_whisk_containerProxy_timeouts_pauseGrace
 and _idleContainer, CONFIG_whisk_invoker_username/password, CONFIG_whisk_invoker_resource_tags,
-CONFIG_whisk_containerFactory_containerArgs_network, CONFIG_whisk_userEvents_enabled,
+CONFIG_whisk_containerFactory_containerArgs_network, CONFIG_whisk_docker_client_parallelRuns
+(container starts at once, default 10, 0 for no limit), CONFIG_whisk_userEvents_enabled,
 CONFIG_whisk_kafka_topics_userEvent_prefix, WHISK_API_HOST_PROTO/NAME/PORT. DOCKER_HOST
 selects the engine. RUST_LOG sets the log filter (default info).";
 

@@ -19,7 +19,7 @@ use super::container::{ContainerTask, Mailbox};
 use super::{Agent, Command, Deps, Handle};
 use crate::container_spec::{container_name, image_for, spec_for};
 use crate::pool::{ActionKey, Admission, Request, SlotId};
-use crate::runtime::{ContainerRuntime, RuntimeError};
+use crate::runtime::RuntimeError;
 
 /// Stock reason when a container cannot be started.
 const PROVISION_ERROR: &str = "Failed to provision resources to run the action.";
@@ -223,7 +223,7 @@ async fn cold_start<D: Deps>(
         c.whisk_action_meta_data.name.as_str(),
     );
     let spec = spec_for(&agent.config, &c, image, name);
-    match agent.runtime.run(&spec).await {
+    match agent.start_container(&spec).await {
         Ok(started) => {
             tracing::info!(container = %started.id, name = %spec.name, "container started");
             let task =

@@ -82,7 +82,7 @@ async fn probe_until_up<D: Deps>(agent: &Handle<D>, test: &TestRuntime) {
             TEST_MEMORY_MB,
             name,
         );
-        match agent.runtime.run(&spec).await {
+        match agent.start_container(&spec).await {
             Ok(started) => {
                 run_tests(agent, &started).await;
                 if let Err(e) = agent.runtime.remove(&started.id).await {

@@ -97,10 +97,34 @@ pub struct Agent<D: Deps> {
     shutdown: CancellationToken,
     boot: String,
     names: AtomicU64,
+    /// Container starts in flight (`whisk.docker.client.parallel-runs`): a daemon that works
+    /// one request at a time finishes the first of a hundred starts in a second rather than
+    /// all hundred together a minute later, past the scheduler's 20 s creation timeout.
+    starts: tokio::sync::Semaphore,
     /// The stem cells this agent keeps, from its own manifest (the process-wide one may be
     /// another agent's in tests).
     stem_cells: Vec<prewarm::StemCell>,
     started: Instant,
+}
+
+/// Permits for concurrent container starts; 0 configured means no limit, as stock.
+fn parallel_runs(config: &AgentConfig) -> usize {
+    match config.parallel_runs {
+        0 => tokio::sync::Semaphore::MAX_PERMITS,
+        n => n,
+    }
+}
+
+impl<D: Deps> Agent<D> {
+    /// `runtime.run`, waiting for one of the `parallel-runs` permits first.
+    pub(crate) async fn start_container(
+        &self,
+        spec: &crate::runtime::ContainerSpec,
+    ) -> Result<crate::runtime::StartedContainer, RuntimeError> {
+        // The semaphore is never closed, so acquiring only waits.
+        let _permit = self.starts.acquire().await.ok();
+        self.runtime.run(spec).await
+    }
 }
 
 /// A handle on the running agent.
@@ -225,6 +249,7 @@ pub async fn start<D: Deps>(
         consuming: shutdown.child_token(),
         boot: crate::ids::random_id()[..6].to_owned(),
         names: AtomicU64::new(0),
+        starts: tokio::sync::Semaphore::new(parallel_runs(&config)),
         started: Instant::now(),
         metrics: Metrics::default(),
         stem_cells: prewarm::configured(&manifest),

@@ -88,7 +88,7 @@ async fn run<D: Deps>(agent: Handle<D>, slot: SlotId, mut mailbox: Mailbox, cell
         cell.memory_mb,
         name,
     );
-    let started = match agent.runtime.run(&spec).await {
+    let started = match agent.start_container(&spec).await {
         Ok(started) => started,
         Err(e) => {
             tracing::warn!(error = %e, "stem cell not started");

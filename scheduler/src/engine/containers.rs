@@ -435,14 +435,51 @@ async fn finish<B: MessageBus, C: Coordinator, S: Store>(
     let Some(cell) = engine.registry.get(queue) else {
         return;
     };
+    let arrived = match outcome {
+        Ok(()) => running_containers(engine, queue).await,
+        Err(_) => Vec::new(),
+    };
     let now = engine.now();
     let out = cell
         .queue
         .lock()
-        .map(|mut q| q.creation_finished(cid, outcome, now))
+        .map(|mut q| {
+            for id in &arrived {
+                q.container_seen(id, now);
+            }
+            q.creation_finished(cid, outcome, now)
+        })
         .unwrap_or_default();
     // Boxed: running effects can create containers, whose failure runs effects again.
     Box::pin(effects::run(engine, &cell, out)).await;
+}
+
+/// The ids of this revision's running containers, read from etcd. The invoker writes its
+/// container key before it acks, but the key reaches us through a separate watch: counting the
+/// creation done before the container is known would make the policy ask for another.
+async fn running_containers<B: MessageBus, C: Coordinator, S: Store>(
+    engine: &Engine<B, C, S>,
+    queue: &QueueKey,
+) -> Vec<String> {
+    let prefix = engine.cluster.container_prefix_for_action(
+        ContainerKind::Namespace,
+        &queue.invocation_namespace,
+        &queue.doc_id,
+        queue.rev(),
+    );
+    match engine.coord.list(&prefix).await {
+        Ok(pairs) => pairs
+            .iter()
+            .filter_map(|(key, _)| match engine.cluster.parse(key) {
+                Ok(EtcdKey::NamespaceContainer { container_id, .. }) => Some(container_id),
+                _ => None,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, %prefix, "running containers not read; the watch will tell");
+            Vec::new()
+        }
+    }
 }
 
 /// Tells every invoker holding containers of this action with this revision or older to remove them.

@@ -34,6 +34,7 @@ impl<M: Clone> ActionQueue<M> {
             fifo: VecDeque::new(),
             parked: BTreeMap::new(),
             containers: BTreeSet::new(),
+            unpolled: BTreeMap::new(),
             creations: BTreeSet::new(),
             durations: VecDeque::new(),
             initialized: false,
@@ -172,6 +173,7 @@ impl<M: Clone> ActionQueue<M> {
             }
             _ => {}
         }
+        self.unpolled.remove(&f.container_id);
         self.containers.insert(f.container_id.clone());
         self.last_progress = now;
         if let Some(d) = f.last_duration_ms {
@@ -224,7 +226,9 @@ impl<M: Clone> ActionQueue<M> {
         if self.containers.is_empty() {
             self.last_progress = now;
         }
-        self.containers.insert(id.to_owned());
+        if self.containers.insert(id.to_owned()) {
+            self.unpolled.insert(id.to_owned(), now);
+        }
     }
 
     /// etcd says a container is gone (paused or removed): its parked polls end empty.
@@ -234,6 +238,7 @@ impl<M: Clone> ActionQueue<M> {
 
     fn container_gone_with(&mut self, id: &str, also: Option<u64>) -> Vec<Effect<M>> {
         self.containers.remove(id);
+        self.unpolled.remove(id);
         let polls: Vec<_> = self
             .parked
             .keys()
@@ -361,6 +366,14 @@ impl<M: Clone> ActionQueue<M> {
             .collect()
     }
 
+    /// New containers within their first-poll grace: the policy counts them as being created.
+    fn arriving(&self, now: Millis) -> usize {
+        self.unpolled
+            .values()
+            .filter(|&&seen| now < seen + super::FIRST_POLL_GRACE_MS)
+            .count()
+    }
+
     /// The snapshot the provisioning policy decides on.
     pub fn snapshot(&self, now: Millis, limits: Limits) -> Snapshot {
         let threshold = now.saturating_sub(self.config.stale_threshold_ms);
@@ -369,11 +382,12 @@ impl<M: Clone> ActionQueue<M> {
             .iter()
             .take_while(|q| q.arrived <= threshold)
             .count();
+        let arriving = self.arriving(now);
         Snapshot {
             initialized: self.initialized,
             available_msgs: u32::try_from(self.fifo.len()).unwrap_or(u32::MAX),
-            existing: u32::try_from(self.containers.len()).unwrap_or(u32::MAX),
-            in_progress: u32::try_from(self.creations.len()).unwrap_or(u32::MAX),
+            existing: u32::try_from(self.containers.len() - arriving).unwrap_or(u32::MAX),
+            in_progress: u32::try_from(self.creations.len() + arriving).unwrap_or(u32::MAX),
             stale: u32::try_from(stale).unwrap_or(u32::MAX),
             namespace_existing: limits.namespace_existing,
             namespace_in_progress: limits.namespace_in_progress,

@@ -17,6 +17,11 @@ pub use crate::decision::QueueState;
 /// Milliseconds on the caller's clock.
 pub type Millis = u64;
 
+/// How long a new container counts as still being created until its first fetch. Its key is
+/// written (and the creation acked) before it connects and polls; in that gap the stock rule saw
+/// an existing container, an activation still waiting, and asked for another container.
+pub const FIRST_POLL_GRACE_MS: Millis = 5_000;
+
 /// Identifies one parked `FetchActivation` call.
 pub type PollId = u64;
 
@@ -158,6 +163,8 @@ pub struct ActionQueue<M> {
     /// Parked polls, answered greatest key first: warmed containers, then larger ids.
     parked: BTreeMap<(bool, String, PollId), Millis>,
     containers: std::collections::BTreeSet<String>,
+    /// Containers seen in etcd that have not asked for work yet, and when they were seen.
+    unpolled: BTreeMap<String, Millis>,
     creations: std::collections::BTreeSet<String>,
     durations: VecDeque<u64>,
     initialized: bool,

@@ -382,6 +382,40 @@ fn quiet_time_counts_from_the_last_fetch_or_hand_over_while_containers_exist() {
 }
 
 #[test]
+fn a_new_container_counts_as_being_created_until_its_first_fetch_or_the_grace() {
+    let mut q = queue(QueueConfig::default());
+    let limits = Limits {
+        namespace_existing: 0,
+        namespace_in_progress: 0,
+        namespace_limit: 30,
+        action_limit: 30,
+        max_concurrency: 1,
+    };
+    let counts = |q: &Q, now| {
+        let s = q.snapshot(now, limits);
+        (s.existing, s.in_progress)
+    };
+    q.creation_started("c1");
+    q.creation_started("c2");
+    q.container_seen("a", 100);
+    q.creation_finished("c1", Ok(()), 100);
+    assert_eq!(counts(&q, 150), (0, 2), "a not polling yet");
+    q.fetch(fetch(1, "a", false), 200);
+    assert_eq!(counts(&q, 250), (1, 1), "a polled");
+    q.container_seen("b", 300);
+    q.creation_finished("c2", Ok(()), 300);
+    assert_eq!(counts(&q, 300 + FIRST_POLL_GRACE_MS - 1), (1, 1));
+    assert_eq!(
+        counts(&q, 300 + FIRST_POLL_GRACE_MS),
+        (2, 0),
+        "b never polled: counted as existing after the grace, as stock"
+    );
+    q.container_seen("c", 400);
+    q.container_gone("c");
+    assert_eq!(counts(&q, 450), (1, 1), "b still within its grace; c gone");
+}
+
+#[test]
 fn the_snapshot_counts_the_stale_prefix_and_averages_durations() {
     let mut q = queue(QueueConfig::default());
     q.enqueue(1, 0);

@@ -6,6 +6,8 @@ use super::{ActionQueue, Effect, FailureKind, Millis, PollAnswer, QueueState};
 impl<M: Clone> ActionQueue<M> {
     /// Advances the queue's timers to `now`.
     pub fn tick(&mut self, now: Millis) -> Vec<Effect<M>> {
+        self.unpolled
+            .retain(|_, seen| now < *seen + super::FIRST_POLL_GRACE_MS);
         let mut out = self.expire_polls(now);
         out.extend(self.drop_expired(now));
         out.extend(self.maybe_lift_action_throttle());

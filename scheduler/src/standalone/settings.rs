@@ -147,6 +147,19 @@ pub fn scheduler_env(options: &Options, rpc_port: u16) -> BTreeMap<String, Strin
         ),
         ("CONFIG_whisk_cluster_name", options.cluster_name.clone()),
         ("RUNTIMES_MANIFEST", MANIFEST.to_owned()),
+        // One local engine starts every container, 2–5 a second on a small machine: a burst of
+        // a hundred new actions takes most of a minute. A creation timed out at stock's 20 s
+        // only asks for a duplicate of a container still coming, and an activation failed at
+        // stock's 60 s retention was about to run; here they wait longer (a blocking call still
+        // answers 202 after 60 s).
+        (
+            "CONFIG_whisk_scheduler_inProgressJobRetention",
+            "60 seconds".to_owned(),
+        ),
+        (
+            "CONFIG_whisk_scheduler_queue_maxRetentionMs",
+            "180 seconds".to_owned(),
+        ),
     ]);
     env_map(&pairs)
 }
@@ -210,6 +223,8 @@ mod tests {
         let settings = crate::config::Settings::new(None, &env).expect("settings");
         let config = crate::config::SchedulerConfig::from_settings("0", &settings).expect("config");
         assert_eq!(config.endpoints.rpc_port, 4321);
+        assert_eq!(config.in_progress_job_retention.as_secs(), 60);
+        assert_eq!(config.queue.max_retention_ms, 180_000);
         let (a, env) = agent_args_and_env(&o);
         let agent = ow_invoker_agent::config::AgentConfig::from_args_and_env(&a, &env)
             .expect("agent config");
