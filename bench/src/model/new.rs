@@ -263,6 +263,8 @@ impl<'a> NewSim<'a> {
             action_limit: limit,
             max_concurrency: 1,
             state: QueueState::Running,
+            recent_wait_ms: None,
+            backlog_ms: 0,
             quiet_ms: if q.existing == 0 {
                 0
             } else {

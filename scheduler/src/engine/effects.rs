@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ow_compat::coordination::Coordinator;
 use ow_compat::messages::ActivationMessage;
 
-use super::{Engine, PollOutcome, QueueCell, acks, containers};
+use super::{Engine, PollOutcome, QueueCell, acks, containers, deletions};
 use crate::metrics::Metrics;
 use crate::queue::{Effect, Throttle};
 use ow_compat::bus::MessageBus;
@@ -41,7 +41,7 @@ pub async fn run<B: MessageBus, C: Coordinator, S: Store>(
                 }
             }
             Effect::UnregisterKeys => unregister(engine, cell).await,
-            Effect::DeleteContainers => containers::delete_revision(engine, cell).await,
+            Effect::DeleteContainers => deletions::delete_revision(engine, cell).await,
             Effect::Removed => {
                 engine.registry.remove(&cell.key);
                 tracing::info!(queue = ?cell.key, "queue removed");

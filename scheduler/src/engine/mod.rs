@@ -4,6 +4,7 @@
 
 mod acks;
 mod containers;
+mod deletions;
 mod driver;
 mod effects;
 mod failover;

@@ -37,6 +37,9 @@ impl<M: Clone> ActionQueue<M> {
             unpolled: BTreeMap::new(),
             creations: BTreeSet::new(),
             durations: VecDeque::new(),
+            wait_ms: None,
+            backlog_since: None,
+            serving_since: now,
             initialized: false,
             last_activity: now,
             last_progress: now,
@@ -76,6 +79,11 @@ impl<M: Clone> ActionQueue<M> {
         Some(self.durations.iter().sum::<u64>() as f64 / self.durations.len() as f64)
     }
 
+    fn note_wait(&mut self, waited: Millis) {
+        let w = waited as f64;
+        self.wait_ms = Some(self.wait_ms.map_or(w, |a| a + super::WAIT_WEIGHT * (w - a)));
+    }
+
     /// An activation arrives.
     pub fn enqueue(&mut self, msg: M, now: Millis) -> Vec<Effect<M>> {
         self.last_activity = now;
@@ -113,6 +121,7 @@ impl<M: Clone> ActionQueue<M> {
     fn push(&mut self, msg: M, now: Millis) -> Vec<Effect<M>> {
         if let Some(poll) = self.take_parked() {
             self.last_progress = now;
+            self.note_wait(0);
             return vec![Effect::Deliver { poll, msg }];
         }
         self.fifo.push_back(Queued { arrived: now, msg });
@@ -174,6 +183,9 @@ impl<M: Clone> ActionQueue<M> {
             _ => {}
         }
         self.unpolled.remove(&f.container_id);
+        if self.containers.is_empty() {
+            self.serving_since = now;
+        }
         self.containers.insert(f.container_id.clone());
         self.last_progress = now;
         if let Some(d) = f.last_duration_ms {
@@ -184,6 +196,9 @@ impl<M: Clone> ActionQueue<M> {
         }
         match self.fifo.pop_front() {
             Some(q) => {
+                // Time spent before any container existed is the cold start's, not a sign
+                // that the containers are too few.
+                self.note_wait(now.saturating_sub(q.arrived.max(self.serving_since)));
                 let mut out = vec![Effect::Deliver {
                     poll: f.poll,
                     msg: q.msg,
@@ -225,6 +240,7 @@ impl<M: Clone> ActionQueue<M> {
         // A first container gets the stale threshold to start polling before it counts as quiet.
         if self.containers.is_empty() {
             self.last_progress = now;
+            self.serving_since = now;
         }
         if self.containers.insert(id.to_owned()) {
             self.unpolled.insert(id.to_owned(), now);
@@ -401,6 +417,8 @@ impl<M: Clone> ActionQueue<M> {
                 QueueState::ActionThrottled => QueueState::Running,
                 s => s,
             },
+            recent_wait_ms: self.wait_ms,
+            backlog_ms: self.backlog_since.map_or(0, |t| now.saturating_sub(t)),
             quiet_ms: if self.containers.is_empty() {
                 0
             } else {

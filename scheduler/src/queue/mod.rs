@@ -22,6 +22,9 @@ pub type Millis = u64;
 /// an existing container, an activation still waiting, and asked for another container.
 pub const FIRST_POLL_GRACE_MS: Millis = 5_000;
 
+/// Weight of the newest hand-out in the queue-wait moving average (about the last 20 count).
+const WAIT_WEIGHT: f64 = 0.05;
+
 /// Identifies one parked `FetchActivation` call.
 pub type PollId = u64;
 
@@ -167,6 +170,13 @@ pub struct ActionQueue<M> {
     unpolled: BTreeMap<String, Millis>,
     creations: std::collections::BTreeSet<String>,
     durations: VecDeque<u64>,
+    /// Moving average of how long handed-out activations had waited in the queue.
+    wait_ms: Option<f64>,
+    /// Since when more than twice as many activations have waited as there are containers, and
+    /// there are some (sampled each tick).
+    backlog_since: Option<Millis>,
+    /// When the queue last went from no container to one.
+    serving_since: Millis,
     initialized: bool,
     last_activity: Millis,
     /// When a container of this queue last asked for or was handed work (or the first one

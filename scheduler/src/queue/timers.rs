@@ -8,6 +8,11 @@ impl<M: Clone> ActionQueue<M> {
     pub fn tick(&mut self, now: Millis) -> Vec<Effect<M>> {
         self.unpolled
             .retain(|_, seen| now < *seen + super::FIRST_POLL_GRACE_MS);
+        if !self.containers.is_empty() && self.fifo.len() > 2 * self.containers.len() {
+            self.backlog_since.get_or_insert(now);
+        } else {
+            self.backlog_since = None;
+        }
         let mut out = self.expire_polls(now);
         out.extend(self.drop_expired(now));
         out.extend(self.maybe_lift_action_throttle());
