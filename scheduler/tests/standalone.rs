@@ -9,7 +9,7 @@ use base64::Engine as _;
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use standalone_support::{Api, HELLO, options, start};
+use standalone_support::{Api, HELLO, Sweep, options, start};
 
 use ow_scheduler::standalone::RuntimeChoice;
 
@@ -272,7 +272,9 @@ async fn delete(api: &Api) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_rest_api_manages_and_invokes_actions() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let standalone = start(options(dir.path(), "api", RuntimeChoice::Docker)).await;
+    let opts = options(dir.path(), "api", RuntimeChoice::Docker);
+    let _sweep = Sweep::new(&opts);
+    let standalone = start(opts).await;
     let api = Api::new(&standalone);
     let (status, info) = api.call(Method::GET, "", None).await;
     assert_eq!(
@@ -297,6 +299,7 @@ async fn hundred_actions(runtime: RuntimeChoice, tag: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut opts = options(dir.path(), tag, runtime);
     opts.user_memory_mb = 128 * 110;
+    let _sweep = Sweep::new(&opts);
     let standalone = start(opts).await;
     let api = Api::new(&standalone);
     for i in 0..100 {
@@ -342,7 +345,9 @@ async fn a_hundred_distinct_actions_complete_as_processes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn activation_records_survive_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let first = start(options(dir.path(), "restart1", RuntimeChoice::Docker)).await;
+    let opts = options(dir.path(), "restart1", RuntimeChoice::Docker);
+    let _sweep1 = Sweep::new(&opts);
+    let first = start(opts).await;
     let api = Api::new(&first);
     api.put_action("kept", HELLO).await;
     let (status, rec) = api
@@ -358,7 +363,9 @@ async fn activation_records_survive_a_restart() {
     let before = api.record(&id).await;
     first.stop().await;
 
-    let second = start(options(dir.path(), "restart2", RuntimeChoice::Docker)).await;
+    let opts = options(dir.path(), "restart2", RuntimeChoice::Docker);
+    let _sweep2 = Sweep::new(&opts);
+    let second = start(opts).await;
     let api = Api::new(&second);
     let (status, after) = api
         .call(

@@ -40,6 +40,37 @@ pub fn options(dir: &Path, tag: &str, runtime: RuntimeChoice) -> Options {
     }
 }
 
+/// Removes one standalone's Docker containers when dropped: a test that panics never reaches
+/// `stop`, and its containers would otherwise hold memory and CPU under the next tests.
+pub struct Sweep(String);
+
+impl Sweep {
+    pub fn new(options: &Options) -> Self {
+        Self(options.cluster_name.to_lowercase())
+    }
+}
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        let filter = format!("label=ow.invoker-agent.cluster={}", self.0);
+        let Ok(listed) = std::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &filter])
+            .output()
+        else {
+            return;
+        };
+        let ids = String::from_utf8_lossy(&listed.stdout);
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            eprintln!("removing {} containers left by {}", ids.len(), self.0);
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&ids)
+                .output();
+        }
+    }
+}
+
 pub async fn start(options: Options) -> Standalone {
     init_tracing();
     standalone::start(options)
