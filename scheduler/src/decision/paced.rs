@@ -248,22 +248,13 @@ mod tests {
     /// A short action (2 ms) whose queue keeps `available` activations waiting.
     fn backlog(existing: u32, available: u32, recent: f64, backlog_ms: u64) -> Snapshot {
         Snapshot {
+            available_msgs: available,
             average_duration_ms: Some(2.0),
             in_progress: 0,
             namespace_in_progress: 0,
             recent_wait_ms: Some(recent),
             backlog_ms,
             ..burst(0, existing, 0)
-        }
-        .with_available(available)
-    }
-
-    impl Snapshot {
-        fn with_available(self, available_msgs: u32) -> Self {
-            Self {
-                available_msgs,
-                ..self
-            }
         }
     }
 

@@ -15,6 +15,17 @@ fn queue(config: QueueConfig) -> Q {
     ActionQueue::start(config, 0).0
 }
 
+/// Limits of a namespace of 30 containers with nothing else running.
+fn limits(action_limit: i64) -> Limits {
+    Limits {
+        namespace_existing: 0,
+        namespace_in_progress: 0,
+        namespace_limit: 30,
+        action_limit,
+        max_concurrency: 1,
+    }
+}
+
 fn fetch(poll: PollId, container: &str, warmed: bool) -> Fetch {
     Fetch {
         poll,
@@ -349,13 +360,7 @@ fn a_closing_container_ends_its_parked_polls() {
 #[test]
 fn quiet_time_counts_from_the_last_fetch_or_hand_over_while_containers_exist() {
     let mut q = queue(QueueConfig::default());
-    let limits = Limits {
-        namespace_existing: 0,
-        namespace_in_progress: 0,
-        namespace_limit: 30,
-        action_limit: 30,
-        max_concurrency: 1,
-    };
+    let limits = limits(30);
     q.enqueue(1, 0);
     assert_eq!(q.snapshot(500, limits).quiet_ms, 0, "no container yet");
     q.container_seen("a", 600);
@@ -384,13 +389,7 @@ fn quiet_time_counts_from_the_last_fetch_or_hand_over_while_containers_exist() {
 #[test]
 fn a_new_container_counts_as_being_created_until_its_first_fetch_or_the_grace() {
     let mut q = queue(QueueConfig::default());
-    let limits = Limits {
-        namespace_existing: 0,
-        namespace_in_progress: 0,
-        namespace_limit: 30,
-        action_limit: 30,
-        max_concurrency: 1,
-    };
+    let limits = limits(30);
     let counts = |q: &Q, now| {
         let s = q.snapshot(now, limits);
         (s.existing, s.in_progress)
@@ -421,13 +420,7 @@ fn the_snapshot_counts_the_stale_prefix_and_averages_durations() {
     q.enqueue(1, 0);
     q.enqueue(2, 50);
     q.enqueue(3, 200);
-    let limits = Limits {
-        namespace_existing: 0,
-        namespace_in_progress: 0,
-        namespace_limit: 30,
-        action_limit: 100,
-        max_concurrency: 1,
-    };
+    let limits = limits(100);
     let s = q.snapshot(150, limits);
     assert_eq!((s.available_msgs, s.stale, s.action_limit), (3, 2, 30));
     for (poll, d) in [(1, 100), (2, 300)] {
