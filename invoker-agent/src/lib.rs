@@ -19,6 +19,7 @@ pub mod actions;
 pub mod admin;
 pub mod agent;
 pub mod config;
+pub mod connections;
 pub mod container_spec;
 pub mod events;
 pub mod health;

@@ -2,6 +2,7 @@
 //! long-polling `FetchActivation` with the stock request fields (spec 6.1, 6.4) and
 //! `RescheduleActivation`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ow_compat::Codec;
@@ -58,28 +59,46 @@ pub struct SchedulerClient {
     client: ActivationServiceClient<Channel>,
     host: String,
     port: u16,
+    /// Held while this client uses a shared connection (`crate::connections`).
+    _lease: Option<Arc<()>>,
 }
 
 impl SchedulerClient {
     /// Connects to `host:port` (cleartext HTTP/2, as the scheduler serves it).
     pub async fn connect(host: &str, port: u16) -> Result<Self, ClientError> {
+        let channel = Self::open(host, port).await?;
+        Ok(Self {
+            client: ActivationServiceClient::new(channel),
+            host: host.to_owned(),
+            port,
+            _lease: None,
+        })
+    }
+
+    /// A client on an open connection, holding `lease` while it lives.
+    pub(crate) fn on(channel: Channel, host: &str, port: u16, lease: Arc<()>) -> Self {
+        Self {
+            client: ActivationServiceClient::new(channel),
+            host: host.to_owned(),
+            port,
+            _lease: Some(lease),
+        }
+    }
+
+    /// Opens a connection to `host:port`.
+    pub(crate) async fn open(host: &str, port: u16) -> Result<Channel, ClientError> {
         let endpoint = format!("http://{host}:{port}");
         let error = |reason: String| ClientError::Connect {
             endpoint: endpoint.clone(),
             reason,
         };
-        let channel = Endpoint::from_shared(endpoint.clone())
+        Endpoint::from_shared(endpoint.clone())
             .map_err(|e| error(e.to_string()))?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(FETCH_TIMEOUT)
             .connect()
             .await
-            .map_err(|e| error(e.to_string()))?;
-        Ok(Self {
-            client: ActivationServiceClient::new(channel),
-            host: host.to_owned(),
-            port,
-        })
+            .map_err(|e| error(e.to_string()))
     }
 
     /// Whether this client talks to `host:port`.

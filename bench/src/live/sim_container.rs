@@ -107,7 +107,11 @@ impl SimContainer {
 
     /// Client, `namespace/...` key, then the success ack (the stock order).
     async fn register(&mut self, creation: &ContainerCreationMessage) -> bool {
-        let client = SchedulerClient::connect(&creation.scheduler_host, creation.rpc_port).await;
+        let client = self
+            .invoker
+            .connections
+            .client(&creation.scheduler_host, creation.rpc_port)
+            .await;
         let registered = match client {
             Ok(client) => {
                 self.client = Some(client);

@@ -20,6 +20,7 @@ use ow_compat::messages::{
 };
 use ow_compat::topics::{TopicKind, TopicPrefix};
 use ow_compat::values::{ByteSize, InvokerInstanceId};
+use ow_invoker_agent::connections::Connections;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -88,6 +89,8 @@ pub struct SimInvoker {
     pub coord: EtcdCoordinator,
     pub daemon: Daemon,
     pub shared: Shared,
+    /// Connections to schedulers, shared by this invoker's containers.
+    pub connections: Connections,
     /// Memory held by containers (running, starting or paused).
     busy_mb: AtomicI64,
     /// Stop tokens of the containers by action document id.
@@ -168,6 +171,7 @@ impl SimInvoker {
             daemon: Daemon::new(shared.setup.costs, u64::from(id) + 1),
             shared,
             busy_mb: AtomicI64::new(0),
+            connections: Connections::default(),
             containers: Mutex::default(),
         });
         invoker.publish().await;

@@ -167,7 +167,10 @@ impl<D: Deps> ContainerTask<D> {
     /// the ack goes out before `/init`, which waits for the first activation).
     async fn register(&mut self, creation: &ContainerCreationMessage) -> bool {
         if self.client.is_none() {
-            match SchedulerClient::connect(&creation.scheduler_host, creation.rpc_port).await {
+            match (self.agent.connections)
+                .client(&creation.scheduler_host, creation.rpc_port)
+                .await
+            {
                 Ok(client) => self.client = Some(client),
                 Err(e) => {
                     tracing::warn!(error = %e, "no client to the scheduler");
@@ -302,7 +305,10 @@ impl<D: Deps> ContainerTask<D> {
         let Some(endpoints) = endpoints else {
             return false;
         };
-        match SchedulerClient::connect(&endpoints.host, endpoints.rpc_port).await {
+        match (self.agent.connections)
+            .client(&endpoints.host, endpoints.rpc_port)
+            .await
+        {
             Ok(client) => {
                 self.client = Some(client);
                 true

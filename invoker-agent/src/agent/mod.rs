@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::action_http::ActionClient;
 use crate::actions::ActionStore;
 use crate::config::AgentConfig;
+use crate::connections::Connections;
 use crate::container_spec::owner_labels;
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -105,6 +106,8 @@ pub struct Agent<D: Deps> {
     /// another agent's in tests).
     stem_cells: Vec<prewarm::StemCell>,
     started: Instant,
+    /// HTTP/2 connections to schedulers, shared by the containers' long polls.
+    pub connections: Connections,
 }
 
 /// Permits for concurrent container starts; 0 configured means no limit, as stock.
@@ -248,6 +251,7 @@ pub async fn start<D: Deps>(
         changed: Notify::new(),
         consuming: shutdown.child_token(),
         boot: crate::ids::random_id()[..6].to_owned(),
+        connections: Connections::default(),
         names: AtomicU64::new(0),
         starts: tokio::sync::Semaphore::new(parallel_runs(&config)),
         started: Instant::now(),
