@@ -34,11 +34,21 @@ async fn live_seed() {
     };
     match live::seed_live(&opts).await {
         Ok(report) => {
-            for r in &report.rows {
+            for row in &report.rows {
+                let r = &row.result;
                 println!(
-                    "{:?} {:?} users={} actions={} tps={:.0} cpu_us={:?}",
-                    r.mode, r.design, r.users, r.actions, r.tps, r.scheduler_cpu_us_per_activation
+                    "{:?} {} users={} actions={} tps={:.0} runs={} cpu_us={:?}",
+                    r.mode,
+                    row.policy,
+                    r.users,
+                    r.actions,
+                    r.tps,
+                    row.runs,
+                    r.scheduler_cpu_us_per_activation
                 );
+            }
+            for ratio in &report.ratios {
+                println!("{} {:.2} {:?}", ratio.policy, ratio.median(), ratio.pairs);
             }
             println!("{}", report.profile_markdown);
         }

@@ -15,12 +15,15 @@ pub enum CliError {
     Missing { flag: String },
     #[error("ow-bench live: {flag} {value:?} is not a valid number")]
     Number { flag: String, value: String },
+    #[error("ow-bench live: --policy {0:?} is not a provisioning rule (stock or paced)")]
+    Policy(String),
     #[error("ow-bench live: unknown argument {0:?}")]
     Unknown(String),
 }
 
 pub const USAGE: &str = "ow-bench live [--users N] [--actions K] [--exec-ms X] [--seconds S] [--warmup S] \
-[--fixed-warmup] [--invokers I] [--agent] [--rate R] [--talk-costs] [--profile] [--debug] [--out DIR]";
+[--fixed-warmup] [--invokers I] [--agent] [--rate R] [--talk-costs] [--policy stock|paced] [--profile] [--debug] \
+[--out DIR]";
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T, CliError> {
     let value = value.ok_or_else(|| CliError::Missing { flag: flag.into() })?;
@@ -28,6 +31,16 @@ fn number<T: std::str::FromStr>(flag: &str, value: Option<&String>) -> Result<T,
         flag: flag.into(),
         value: value.clone(),
     })
+}
+
+fn policy(value: Option<&String>) -> Result<String, CliError> {
+    match value.map(String::as_str) {
+        Some(p @ ("stock" | "paced")) => Ok(p.to_owned()),
+        Some(other) => Err(CliError::Policy(other.to_owned())),
+        None => Err(CliError::Missing {
+            flag: "--policy".into(),
+        }),
+    }
 }
 
 /// Reads the arguments after `live`.
@@ -63,6 +76,7 @@ pub fn parse(args: &[String]) -> Result<RunSpec, CliError> {
             "--agent" => spec.agent = true,
             "--profile" => spec.profile = true,
             "--talk-costs" => spec.costs = Costs::talk(),
+            "--policy" => spec.policy = Some(policy(it.next())?),
             "--debug" => spec.binaries = Profile::Debug,
             other => return Err(CliError::Unknown(other.into())),
         }
@@ -100,6 +114,9 @@ mod tests {
         assert!(spec.warmup.max > spec.warmup.min);
         let fixed = parse(&args("--fixed-warmup --warmup 3")).expect("valid");
         assert_eq!(fixed.warmup, Warmup::fixed(Duration::from_secs(3)));
+        assert_eq!(spec.policy, None, "the scheduler's own default");
+        let paced = parse(&args("--policy paced")).expect("valid");
+        assert_eq!(paced.policy.as_deref(), Some("paced"));
     }
 
     #[test]
@@ -110,6 +127,10 @@ mod tests {
                 flag: "--users".into(),
                 value: "many".into()
             })
+        );
+        assert_eq!(
+            parse(&args("--policy eager")),
+            Err(CliError::Policy("eager".into()))
         );
         assert_eq!(
             parse(&args("--users")),

@@ -43,6 +43,9 @@ pub struct RunSpec {
     pub profile: bool,
     pub binaries: Profile,
     pub costs: Costs,
+    /// The scheduler's provisioning rule (`whisk.scheduler.scheduling.policy`); its default
+    /// when none.
+    pub policy: Option<String>,
     /// Where logs and profiles go.
     pub out_dir: PathBuf,
 }
@@ -62,6 +65,7 @@ impl RunSpec {
             profile: false,
             binaries: Profile::Release,
             costs: Costs::measured(),
+            policy: None,
             out_dir,
         }
     }
@@ -69,7 +73,11 @@ impl RunSpec {
     fn tag(&self) -> String {
         let kind = if self.agent { "agent" } else { "sim" };
         let profiled = if self.profile { "_profiled" } else { "" };
-        format!("{kind}_u{}_a{}{profiled}", self.users, self.actions)
+        let policy = self
+            .policy
+            .as_deref()
+            .map_or(String::new(), |p| format!("_{p}"));
+        format!("{kind}_u{}_a{}{policy}{profiled}", self.users, self.actions)
     }
 }
 
@@ -185,6 +193,12 @@ async fn start_scheduler(spec: &RunSpec, slice: &Slice) -> anyhow::Result<ChildP
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
+    if let Some(policy) = &spec.policy {
+        env.push((
+            "CONFIG_whisk_scheduler_scheduling_policy".to_owned(),
+            policy.clone(),
+        ));
+    }
     let log = spec.out_dir.join(format!("scheduler-{}.log", spec.tag()));
     let child = ChildProc::spawn("ow-scheduler", &bin, &["0".into()], &env, log)?;
     child

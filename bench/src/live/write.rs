@@ -13,11 +13,12 @@ use crate::results::Mode;
 pub fn summary_line(spec: &RunSpec, o: &RunOutcome) -> String {
     let r = &o.result;
     let kind = if spec.agent { "agent" } else { "sim" };
+    let policy = spec.policy.as_deref().unwrap_or("default");
     let cpu = r
         .scheduler_cpu_us_per_activation
         .map_or("-".to_owned(), |c| format!("{c:.0}"));
     format!(
-        "{kind} users={} actions={} invokers={} tps={:.0} p50={:.1}ms p99={:.1}ms wait_p50={:.1}ms scheduler_cpu_us_per_activation={cpu} cold={} creations={} exactly_once={}/{} duplicated={} missing={} timeouts={} warmup={:.1}s",
+        "{kind} policy={policy} users={} actions={} invokers={} tps={:.0} p50={:.1}ms p99={:.1}ms wait_p50={:.1}ms scheduler_cpu_us_per_activation={cpu} cold={} creations={} exactly_once={}/{} duplicated={} missing={} timeouts={} warmup={:.1}s",
         r.users,
         r.actions,
         if spec.agent { 1 } else { spec.invokers },
@@ -52,10 +53,10 @@ pub fn details(o: &RunOutcome) -> String {
     )
 }
 
-/// `live-per-second.csv`: run, second, completions.
-pub fn per_second_csv(dir: &Path, outcomes: &[RunOutcome]) -> anyhow::Result<()> {
-    let mut csv = String::from("mode,users,actions,second,completed\n");
-    for o in outcomes {
+/// `live-per-second.csv`: run, rule, second, completions.
+pub fn per_second_csv(dir: &Path, runs: &[(String, RunOutcome)]) -> anyhow::Result<()> {
+    let mut csv = String::from("run,mode,policy,users,actions,second,completed\n");
+    for (run, (policy, o)) in runs.iter().enumerate() {
         let r = &o.result;
         let mode = if r.mode == Mode::LiveAgent {
             "agent"
@@ -63,7 +64,11 @@ pub fn per_second_csv(dir: &Path, outcomes: &[RunOutcome]) -> anyhow::Result<()>
             "simulated"
         };
         for (i, n) in o.summary.per_second.iter().enumerate() {
-            let _ = writeln!(csv, "{mode},{},{},{i},{n}", r.users, r.actions);
+            let _ = writeln!(
+                csv,
+                "{run},{mode},{policy},{},{},{i},{n}",
+                r.users, r.actions
+            );
         }
     }
     std::fs::create_dir_all(dir)?;
@@ -71,25 +76,11 @@ pub fn per_second_csv(dir: &Path, outcomes: &[RunOutcome]) -> anyhow::Result<()>
     Ok(())
 }
 
-fn tps_of(outcomes: &[RunOutcome], actions: u32) -> Option<f64> {
-    outcomes
-        .iter()
-        .find(|o| o.result.mode == Mode::LiveSimulatedInvokers && o.result.actions == actions)
-        .map(|o| o.result.tps)
-}
-
 /// The paragraph on what limits the live figure, from the profiled run.
-pub fn profile_markdown(outcomes: &[RunOutcome], profiled: Option<&RunOutcome>) -> String {
+pub fn profile_markdown(profiled: Option<&RunOutcome>) -> String {
     let mut md = String::new();
-    if let (Some(one), Some(hundred)) = (tps_of(outcomes, 1), tps_of(outcomes, 100)) {
-        let _ = writeln!(
-            md,
-            "Live, simulated invokers: {one:.0} TPS with 1 action, {hundred:.0} with 100; TPS(100)/TPS(1) = {:.2}.\n",
-            hundred / one.max(1e-9)
-        );
-    }
     let Some(o) = profiled.filter(|o| !o.hot.is_empty()) else {
-        md.push_str("No profile was taken (perf unavailable).\n");
+        md.push_str("No profile was taken (`--quick`, or perf unavailable).\n");
         return md;
     };
     let (c, w) = (&o.cpu, o.window_secs.max(1e-9));

@@ -9,7 +9,7 @@ use super::matrix::{ACTIONS, MatrixPlan, Row, SENSITIVITY_CELLS, USERS, ratio, t
 use super::{LivePart, mode_name, percentile};
 use crate::model::costs::OpCost;
 use crate::model::{Cluster, Costs};
-use crate::results::{Design, Mode};
+use crate::results::{Design, Mode, PairedRatio};
 
 /// What the report is made of.
 #[derive(Debug)]
@@ -234,32 +234,71 @@ fn live(out: &mut String, i: &Inputs<'_>) {
     };
     let _ = writeln!(
         out,
-        "| invokers | users | actions | TPS | p50 / p99 ms | cold starts | containers | scheduler CPU µs / activation | notes |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---|"
+        "| invokers | rule | users | actions | TPS (runs) | p50 / p99 ms | cold starts | containers | scheduler CPU µs / activation | notes |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---|"
     );
     for r in &report.rows {
         let row = Row {
-            result: r.clone(),
+            result: r.result.clone(),
             costs: String::new(),
-            tps_range: None,
+            tps_range: r.tps_range,
         };
-        let cpu = r
+        let res = &r.result;
+        let cpu = res
             .scheduler_cpu_us_per_activation
             .map_or("—".into(), |v| format!("{v:.0}"));
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {cpu} | {} |",
-            mode_name(r.mode),
-            r.users,
-            r.actions,
-            fmt_tps(r.tps),
+            "| {} | {} | {} | {} | {} ({}) | {} | {} | {} | {cpu} | {} |",
+            mode_name(res.mode),
+            r.policy,
+            res.users,
+            res.actions,
+            tps_cell(&row),
+            r.runs,
             latency_cell(&row),
-            r.cold_starts,
-            r.creations,
-            r.notes
+            res.cold_starts,
+            res.creations,
+            res.notes
         );
     }
+    let _ = writeln!(
+        out,
+        "\nTPS: median over the runs [lowest–highest]; the other columns are the median run's.\n"
+    );
+    ratios(out, &report.ratios);
     let _ = writeln!(out, "\n{}\n", report.profile_markdown.trim());
+}
+
+/// TPS(100)/TPS(1) per rule, from the interleaved pairs.
+fn ratios(out: &mut String, ratios: &[PairedRatio]) {
+    for r in ratios.iter().filter(|r| !r.pairs.is_empty()) {
+        let pairs: Vec<String> = r
+            .pairs
+            .iter()
+            .map(|(one, hundred)| {
+                format!(
+                    "{} / {} = {:.2}",
+                    fmt_tps(*hundred),
+                    fmt_tps(*one),
+                    hundred / one.max(1e-9)
+                )
+            })
+            .collect();
+        let goal = if r.median() >= 0.95 {
+            "meets the goal of ≥ 0.95"
+        } else {
+            "below the goal of 0.95"
+        };
+        let _ = writeln!(
+            out,
+            "Live, simulated invokers, {} rule: TPS(100 actions) / TPS(1 action) = **{:.2}** (median of {} back-to-back pairs: {}); {goal}.\n",
+            r.policy,
+            r.median(),
+            r.pairs.len(),
+            pairs.join("; ")
+        );
+    }
 }
 
 fn op(c: &OpCost) -> String {

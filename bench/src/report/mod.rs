@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::live::{self, LiveOptions};
-use crate::results::{Design, LiveReport, Mode, RunResult};
+use crate::results::{Design, LiveReport, LiveRow, Mode, RunResult};
 use matrix::{MatrixPlan, Row};
 
 /// What `seed-table` was asked for.
@@ -48,9 +48,9 @@ pub fn seed_table(opts: &SeedOptions, rt: &tokio::runtime::Runtime) -> anyhow::R
     let live = run_live(opts, rt);
     if let LivePart::Ran(report) = &live {
         rows.extend(report.rows.iter().map(|r| Row {
-            result: r.clone(),
-            costs: mode_name(r.mode).to_string(),
-            tps_range: None,
+            result: r.result.clone(),
+            costs: live_label(r),
+            tps_range: r.tps_range,
         }));
     }
     write(dir, "results.csv", &csv::render(&rows))?;
@@ -68,8 +68,13 @@ pub fn seed_table(opts: &SeedOptions, rt: &tokio::runtime::Runtime) -> anyhow::R
         plot_problems: &plot_problems,
     };
     write(dir, "report.md", &markdown::render(&inputs))?;
-    summary(&rows, dir, started);
+    summary(&rows, &live, dir, started);
     Ok(())
+}
+
+/// How a live row is named in the CSV and the plots: its invokers and provisioning rule.
+pub fn live_label(r: &LiveRow) -> String {
+    format!("{}, {} rule", mode_name(r.result.mode), r.policy)
 }
 
 fn run_live(opts: &SeedOptions, rt: &tokio::runtime::Runtime) -> LivePart {
@@ -127,7 +132,7 @@ fn command_line(opts: &SeedOptions) -> String {
     cmd
 }
 
-fn summary(rows: &[Row], dir: &Path, started: Instant) {
+fn summary(rows: &[Row], live: &LivePart, dir: &Path, started: Instant) {
     for costs in ["talk", "measured"] {
         let fmt = |d| matrix::ratio(rows, d, costs).map_or("—".into(), |r| format!("{r:.4}"));
         eprintln!(
@@ -135,6 +140,16 @@ fn summary(rows: &[Row], dir: &Path, started: Instant) {
             fmt(Design::Old),
             fmt(Design::New)
         );
+    }
+    if let LivePart::Ran(report) = live {
+        for r in &report.ratios {
+            eprintln!(
+                "live, {} rule: TPS(100 actions)/TPS(1 action) = {:.2}, median of {} pairs (goal ≥ 0.95)",
+                r.policy,
+                r.median(),
+                r.pairs.len()
+            );
+        }
     }
     eprintln!(
         "wrote {} in {:.1} s",

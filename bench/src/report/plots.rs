@@ -8,8 +8,8 @@ use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 
 use super::csv::sorted;
+use super::design_name;
 use super::matrix::{ACTIONS, Row};
-use super::{design_name, mode_name};
 use crate::results::{Design, Mode};
 
 const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -80,26 +80,26 @@ fn tps_series(rows: &[Row]) -> Vec<Series> {
             });
         }
     }
-    for mode in [Mode::LiveSimulatedInvokers, Mode::LiveAgent] {
-        let live: Vec<&Row> = rows.iter().filter(|r| r.result.mode == mode).collect();
-        if let Some(first) = live.first() {
-            let mut points: Vec<(f64, f64)> = live
-                .iter()
-                .map(|r| (f64::from(r.result.actions), r.result.tps))
-                .collect();
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let name = format!(
-                "new design, {}, {} users",
-                mode_name(mode),
-                first.result.users
-            );
-            series.push(Series {
-                name,
-                color: color(series.len()),
-                points,
-                line: true,
-            });
+    let mut labels: Vec<&str> = Vec::new();
+    for r in rows.iter().filter(|r| r.result.mode != Mode::Model) {
+        if !labels.contains(&r.costs.as_str()) {
+            labels.push(&r.costs);
         }
+    }
+    for label in labels {
+        let live: Vec<&Row> = rows.iter().filter(|r| r.costs == label).collect();
+        let mut points: Vec<(f64, f64)> = live
+            .iter()
+            .map(|r| (f64::from(r.result.actions), r.result.tps))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let name = format!("new design, {label}, {} users", live[0].result.users);
+        series.push(Series {
+            name,
+            color: color(series.len()),
+            points,
+            line: true,
+        });
     }
     series.push(Series {
         name: "talk: old design".into(),
@@ -156,7 +156,7 @@ pub fn latency_cdf(rows: &[Row], path: &Path) -> PlotResult {
                 design_name(r.result.design),
                 r.result.actions
             ),
-            mode => format!("{}, {} actions", mode_name(mode), r.result.actions),
+            _ => format!("{}, {} actions", r.costs, r.result.actions),
         };
         series.push(Series {
             name,
