@@ -8,6 +8,7 @@
 
 pub mod costs;
 pub mod events;
+pub mod fpc_memory;
 pub mod new;
 pub mod old;
 pub mod pool_v1;

@@ -1,10 +1,16 @@
 //! The new design in virtual time: activations go to their action's queue (a Kafka hop);
 //! every 100 ms each queue asks the scheduler's real provisioning rule
-//! (`ow_scheduler::decision::Policy`, paced by default, stock on request) for containers, which the scheduler's real placement
-//! (`ow_scheduler::placement`) puts on invokers; a container pulls its action's next activation
-//! as soon as it is free (a gRPC round trip, half of one when its poll was already parked).
+//! (`ow_scheduler::decision::Policy`, stock by default, paced on request) for containers, which
+//! the scheduler's real placement (`ow_scheduler::placement`) puts on invokers; a container
+//! pulls its action's next activation as soon as it is free (a gRPC round trip, half of one when
+//! its poll was already parked).
+//!
+//! Scale-down as in FPC (spec §7.4): a parked activation goes to the greatest container id, so
+//! surplus containers stay idle; one idle for `pause-grace` pauses at its next empty poll and
+//! leaves the queue. Its memory is then reported free and a creation on its invoker evicts it
+//! ([`InvokerMemory`]); a creation for an action with paused containers resumes one instead.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use ow_compat::messages::InvokerStatus;
 use ow_scheduler::decision::{Decision, Policy, ProvisioningPolicy, QueueState, Snapshot};
@@ -12,6 +18,7 @@ use ow_scheduler::placement::{self, CreationRequest, Fractions, InvokerCandidate
 
 use super::costs::{Daemon, DockerOp, kafka_hop};
 use super::events::{EventQueue, Micros, ms, to_ms};
+use super::fpc_memory::InvokerMemory;
 use super::old::NAMESPACE;
 use super::recorder::Recorder;
 use super::rng::SplitMix64;
@@ -21,6 +28,8 @@ use super::{ModelConfig, RoundRobin};
 const TICK_MS: f64 = 100.0;
 /// `whisk.scheduler.queue.duration-buffer-size`.
 const DURATIONS_KEPT: usize = 10;
+/// Weight of the newest wait in the queue's moving average (the scheduler's `WAIT_WEIGHT`).
+const WAIT_WEIGHT: f64 = 0.05;
 
 #[derive(Debug, Clone, Copy)]
 enum Event {
@@ -30,8 +39,10 @@ enum Event {
     Done { container: usize, user: u32 },
     /// The result reaches the user.
     Ack(u32),
-    /// A created container is up and sends its first fetch.
-    Up(usize),
+    /// A created (`fresh`) or resumed container is up and sends its first fetch.
+    Up { container: usize, fresh: bool },
+    /// A container's unused timer may have run out (`pause-grace`).
+    PauseCheck(usize),
     /// The decision loop of every queue.
     Tick,
 }
@@ -40,14 +51,23 @@ enum Event {
 struct Queue {
     /// (user, enqueued at), oldest first.
     waiting: VecDeque<(u32, Micros)>,
-    /// Containers whose fetch is parked, waiting for an activation.
-    parked: Vec<usize>,
+    /// Containers whose fetch is parked, waiting for an activation; the greatest id gets the
+    /// next one (spec §2.6), which leaves the others idle long enough to pause.
+    parked: BTreeSet<usize>,
+    /// Paused containers of the action, which a creation resumes before starting a new one.
+    paused: Vec<usize>,
     existing: u32,
     in_progress: u32,
     initialized: bool,
     durations: VecDeque<f64>,
     /// When a container last fetched or was handed an activation.
     last_progress: Micros,
+    /// Moving average of queue waits, counted from when the action had a container.
+    wait_ms: Option<f64>,
+    /// Since when the action has had containers (uninterrupted).
+    serving_since: Micros,
+    /// Since when over twice as many activations as containers have been waiting.
+    backlog_since: Option<Micros>,
 }
 
 impl Queue {
@@ -56,15 +76,45 @@ impl Queue {
         (n > 0).then(|| self.durations.iter().sum::<f64>() / n as f64)
     }
 
+    /// An activation was handed out after waiting since `arrived`.
+    fn note_wait(&mut self, arrived: Micros, now: Micros) {
+        let w = to_ms(now.saturating_sub(arrived.max(self.serving_since)));
+        self.wait_ms = Some(self.wait_ms.map_or(w, |a| a + WAIT_WEIGHT * (w - a)));
+    }
+
+    /// Sampled every tick, like the scheduler's queue.
+    fn track_backlog(&mut self, now: Micros) {
+        if self.existing > 0 && self.waiting.len() > 2 * self.existing as usize {
+            self.backlog_since.get_or_insert(now);
+        } else {
+            self.backlog_since = None;
+        }
+    }
+
     fn stale(&self, now: Micros) -> u32 {
         let threshold = now.saturating_sub(ms(TICK_MS));
         self.waiting.partition_point(|&(_, at)| at < threshold) as u32
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Being created or resumed.
+    Starting,
+    /// Running an activation or polling for one.
+    Active,
+    Paused,
+    /// Evicted for another container's memory.
+    Removed,
+}
+
 #[derive(Debug, Clone, Copy)]
-struct Invoker {
-    free_mb: i64,
+struct Container {
+    action: u32,
+    invoker: usize,
+    phase: Phase,
+    /// When its last activation completed (or it came up): the unused timer's start.
+    idle_since: Micros,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -83,9 +133,9 @@ struct NewSim<'a> {
     chooser: XorShift,
     policy: Policy,
     queues: Vec<Queue>,
-    /// The action of each container ever created.
-    containers: Vec<u32>,
-    invokers: Vec<Invoker>,
+    /// Every container ever created.
+    containers: Vec<Container>,
+    invokers: Vec<InvokerMemory>,
     daemons: Vec<Daemon>,
     users: Vec<InFlight>,
     actions: RoundRobin,
@@ -94,6 +144,10 @@ struct NewSim<'a> {
 
 /// Runs the new design and returns what it measured.
 pub fn simulate(cfg: &ModelConfig) -> Recorder {
+    run_to_end(cfg).rec
+}
+
+fn run_to_end(cfg: &ModelConfig) -> NewSim<'_> {
     let mut sim = NewSim::new(cfg);
     for user in 0..cfg.users {
         sim.send(user);
@@ -103,7 +157,7 @@ pub fn simulate(cfg: &ModelConfig) -> Recorder {
     while let Some(event) = sim.q.pop_until(end) {
         sim.handle(event);
     }
-    sim.rec
+    sim
 }
 
 impl<'a> NewSim<'a> {
@@ -117,12 +171,7 @@ impl<'a> NewSim<'a> {
             policy: Policy::new(cfg.policy, Default::default()),
             queues: (0..cfg.actions).map(|_| Queue::default()).collect(),
             containers: Vec::new(),
-            invokers: vec![
-                Invoker {
-                    free_mb: c.user_memory_mb
-                };
-                c.invokers
-            ],
+            invokers: vec![InvokerMemory::new(c.user_memory_mb); c.invokers],
             daemons: vec![Daemon::default(); c.hosts.max(1)],
             users: vec![InFlight::default(); cfg.users as usize],
             actions: RoundRobin::default(),
@@ -135,7 +184,8 @@ impl<'a> NewSim<'a> {
             Event::Enqueue(user) => self.enqueue(user),
             Event::Done { container, user } => self.done(container, user),
             Event::Ack(user) => self.ack(user),
-            Event::Up(container) => self.up(container),
+            Event::Up { container, fresh } => self.up(container, fresh),
+            Event::PauseCheck(container) => self.pause_check(container),
             Event::Tick => self.tick(),
         }
     }
@@ -159,10 +209,11 @@ impl<'a> NewSim<'a> {
         let now = self.q.now();
         self.users[user as usize].enqueued = now;
         let action = self.users[user as usize].action as usize;
-        match self.queues[action].parked.pop() {
+        match self.queues[action].parked.pop_last() {
             // The parked poll is answered: half a round trip to the container.
             Some(container) => {
                 self.queues[action].last_progress = now;
+                self.queues[action].note_wait(now, now);
                 self.execute(container, user, ms(self.cfg.costs.grpc_rtt_ms / 2.0))
             }
             None => self.queues[action].waiting.push_back((user, now)),
@@ -171,11 +222,17 @@ impl<'a> NewSim<'a> {
 
     /// The container fetches: the next activation of its action, or it parks.
     fn fetch(&mut self, container: usize) {
-        let action = self.containers[container] as usize;
-        self.queues[action].last_progress = self.q.now();
+        let now = self.q.now();
+        let action = self.containers[container].action as usize;
+        self.queues[action].last_progress = now;
         match self.queues[action].waiting.pop_front() {
-            Some((user, _)) => self.execute(container, user, ms(self.cfg.costs.grpc_rtt_ms)),
-            None => self.queues[action].parked.push(container),
+            Some((user, arrived)) => {
+                self.queues[action].note_wait(arrived, now);
+                self.execute(container, user, ms(self.cfg.costs.grpc_rtt_ms))
+            }
+            None => {
+                self.queues[action].parked.insert(container);
+            }
         }
     }
 
@@ -189,7 +246,8 @@ impl<'a> NewSim<'a> {
     }
 
     fn done(&mut self, container: usize, user: u32) {
-        let action = self.containers[container] as usize;
+        self.containers[container].idle_since = self.q.now();
+        let action = self.containers[container].action as usize;
         let u = self.users[user as usize];
         let durations = &mut self.queues[action].durations;
         durations.push_back(to_ms(self.q.now() - u.enqueued - u.wait));
@@ -207,16 +265,54 @@ impl<'a> NewSim<'a> {
         self.send(user);
     }
 
-    fn up(&mut self, container: usize) {
-        let action = self.containers[container] as usize;
-        let queue = &mut self.queues[action];
+    fn up(&mut self, container: usize, fresh: bool) {
+        let now = self.q.now();
+        let c = &mut self.containers[container];
+        c.phase = Phase::Active;
+        c.idle_since = now;
+        let queue = &mut self.queues[c.action as usize];
         queue.in_progress -= 1;
+        if queue.existing == 0 {
+            queue.serving_since = now;
+        }
         queue.existing += 1;
         // The activation a fresh container takes first paid for its cold start.
-        if let Some(&(user, _)) = queue.waiting.front() {
+        if let (true, Some(&(user, _))) = (fresh, queue.waiting.front()) {
             self.users[user as usize].cold = true;
         }
+        self.schedule_pause_check(container);
         self.fetch(container);
+    }
+
+    /// The next time `container` may have been unused for `pause-grace`: the grace after its
+    /// last completion, at one of its 1 s long polls.
+    fn schedule_pause_check(&mut self, container: usize) {
+        let now = self.q.now();
+        let grace = ms(self.cfg.cluster.pause_grace_ms);
+        let due = (self.containers[container].idle_since + grace).max(now + 1);
+        let poll = ms(self.rng.between(0.0, 1000.0));
+        self.q.at(due + poll, Event::PauseCheck(container));
+    }
+
+    /// Pauses `container` if it is parked and unused for `pause-grace`, else checks again later.
+    fn pause_check(&mut self, container: usize) {
+        let now = self.q.now();
+        let c = self.containers[container];
+        if c.phase != Phase::Active {
+            return;
+        }
+        let queue = &mut self.queues[c.action as usize];
+        let unused = now >= c.idle_since + ms(self.cfg.cluster.pause_grace_ms);
+        if !(unused && queue.parked.remove(&container)) {
+            return self.schedule_pause_check(container);
+        }
+        queue.existing -= 1;
+        queue.paused.push(container);
+        self.containers[container].phase = Phase::Paused;
+        let memory = self.cfg.cluster.action_memory_mb;
+        self.invokers[c.invoker].pause(container, memory);
+        let host = c.invoker % self.daemons.len();
+        self.daemons[host].perform(DockerOp::Pause, now, &self.cfg.costs, &mut self.rng);
     }
 
     fn tick(&mut self) {
@@ -226,6 +322,7 @@ impl<'a> NewSim<'a> {
             .iter()
             .fold((0, 0), |(e, p), q| (e + q.existing, p + q.in_progress));
         for action in 0..self.queues.len() {
+            self.queues[action].track_backlog(now);
             let snapshot = self.snapshot(action, now, ns_existing, ns_in_progress);
             let wanted = match self.policy.decide(&snapshot) {
                 Decision::AddInitialContainer => {
@@ -263,8 +360,8 @@ impl<'a> NewSim<'a> {
             action_limit: limit,
             max_concurrency: 1,
             state: QueueState::Running,
-            recent_wait_ms: None,
-            backlog_ms: 0,
+            recent_wait_ms: q.wait_ms,
+            backlog_ms: q.backlog_since.map_or(0, |t| to_ms(now - t) as u64),
             quiet_ms: if q.existing == 0 {
                 0
             } else {
@@ -278,15 +375,24 @@ impl<'a> NewSim<'a> {
             .map(|id| InvokerCandidate {
                 id: id as i32,
                 status: InvokerStatus::Up,
-                free_memory_mb: self.invokers[id].free_mb,
+                free_memory_mb: self.invokers[id].reported_free_mb(),
                 tags: Vec::new(),
                 dedicated_namespaces: Vec::new(),
             })
             .collect()
     }
 
-    /// Places `n` creations with the scheduler's placement and starts them on their daemons.
+    /// Resumes paused containers of the action first (the scheduler prefers warmed keys), then
+    /// places the rest with the scheduler's placement and starts them on their daemons.
     fn create(&mut self, action: usize, n: u32) {
+        let mut n = n;
+        while n > 0 {
+            let Some(container) = self.queues[action].paused.pop() else {
+                break;
+            };
+            self.resume(container);
+            n -= 1;
+        }
         if n == 0 {
             return;
         }
@@ -317,17 +423,132 @@ impl<'a> NewSim<'a> {
         }
     }
 
-    fn start_container(&mut self, action: usize, invoker: usize) {
+    fn resume(&mut self, container: usize) {
         let now = self.q.now();
-        self.invokers[invoker].free_mb -= self.cfg.cluster.action_memory_mb;
+        let c = &mut self.containers[container];
+        c.phase = Phase::Starting;
+        let invoker = c.invoker;
+        self.queues[c.action as usize].in_progress += 1;
+        self.invokers[invoker].resume(container);
+        let host = invoker % self.daemons.len();
+        let up = self.daemons[host].perform(DockerOp::Unpause, now, &self.cfg.costs, &mut self.rng);
+        let fresh = false;
+        self.q.at(up, Event::Up { container, fresh });
+    }
+
+    fn start_container(&mut self, action: usize, invoker: usize) {
+        let memory = self.cfg.cluster.action_memory_mb;
+        let Some(evicted) = self.invokers[invoker].admit(memory) else {
+            self.rec.refused_creations += 1;
+            return;
+        };
+        for container in evicted {
+            self.remove(container);
+        }
+        let now = self.q.now();
         self.queues[action].in_progress += 1;
-        self.containers.push(action as u32);
+        self.containers.push(Container {
+            action: action as u32,
+            invoker,
+            phase: Phase::Starting,
+            idle_since: now,
+        });
         self.rec.creations += 1;
         let host = invoker % self.daemons.len();
         let up = self.daemons[host].perform(DockerOp::Run, now, &self.cfg.costs, &mut self.rng);
+        let container = self.containers.len() - 1;
+        let fresh = true;
         self.q.at(
             up + ms(self.cfg.costs.init_ms),
-            Event::Up(self.containers.len() - 1),
+            Event::Up { container, fresh },
         );
+    }
+
+    /// Evicts a paused container: `docker rm` on its host, ahead of the creation that needs
+    /// its memory.
+    fn remove(&mut self, container: usize) {
+        let c = &mut self.containers[container];
+        c.phase = Phase::Removed;
+        let (action, invoker) = (c.action as usize, c.invoker);
+        self.queues[action].paused.retain(|&p| p != container);
+        let host = invoker % self.daemons.len();
+        let now = self.q.now();
+        self.daemons[host].perform(DockerOp::Remove, now, &self.cfg.costs, &mut self.rng);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Costs;
+    use ow_scheduler::decision::PolicyKind;
+
+    fn cell(users: u32, actions: u32, warmup_s: f64) -> ModelConfig {
+        ModelConfig {
+            warmup_s,
+            seconds: 2.0,
+            ..ModelConfig::new(users, actions, Costs::talk())
+        }
+    }
+
+    /// (existing + in progress) per action.
+    fn containers_per_action(sim: &NewSim) -> Vec<u32> {
+        sim.queues
+            .iter()
+            .map(|q| q.existing + q.in_progress)
+            .collect()
+    }
+
+    #[test]
+    fn the_first_burst_fills_the_cluster_unevenly() {
+        // 200 users on 10 actions: at the second tick every queue has 20 stale activations and
+        // the stock rule asks 19 containers for each; 190 do not fit in the 134 slots left, so
+        // the last actions keep their initial container.
+        let cfg = cell(200, 10, 0.0);
+        let sim = run_to_end(&cfg);
+        let per = containers_per_action(&sim);
+        assert_eq!(per.iter().sum::<u32>(), 144, "{per:?}");
+        assert_eq!(per.iter().min(), Some(&1), "{per:?}");
+    }
+
+    #[test]
+    fn surplus_containers_pause_and_make_room_for_starved_actions() {
+        let cfg = cell(200, 10, 15.0);
+        let sim = run_to_end(&cfg);
+        let per = containers_per_action(&sim);
+        // The first burst left some actions with one container (test above).
+        assert!(per.iter().all(|&n| n >= 4), "{per:?}");
+        let phases = |p: Phase| sim.containers.iter().filter(|c| c.phase == p).count();
+        assert!(phases(Phase::Paused) + phases(Phase::Removed) > 0);
+        let free: i64 = sim.invokers.iter().map(|i| i.reported_free_mb()).sum();
+        assert!(free > 0, "paused containers are reported free");
+    }
+
+    #[test]
+    fn the_stock_rule_leaves_the_slowest_action_at_waits_under_the_stale_threshold() {
+        // After the surplus paused, the action with the fewest containers holds most users in
+        // its queue, but their waits stay under 100 ms, so no activation is stale, and with a
+        // known duration the stock rule expects 100 / 2.7 = 37 activations per container per
+        // tick: it adds none while fewer than 37 × existing wait.
+        let cfg = cell(200, 10, 15.0);
+        let sim = run_to_end(&cfg);
+        let now = sim.q.now();
+        let slowest = (0..sim.queues.len())
+            .min_by_key(|&a| sim.queues[a].existing)
+            .unwrap_or(0);
+        let (ns_existing, ns_in_progress) = sim
+            .queues
+            .iter()
+            .fold((0, 0), |(e, p), q| (e + q.existing, p + q.in_progress));
+        let s = sim.snapshot(slowest, now, ns_existing, ns_in_progress);
+        assert_eq!(s.stale, 0, "{s:?}");
+        assert!(s.available_msgs > 10 * s.existing, "{s:?}");
+        assert!(
+            f64::from(s.available_msgs) < 37.0 * f64::from(s.existing),
+            "{s:?}"
+        );
+        assert!(s.recent_wait_ms.is_some_and(|w| w > 25.0), "{s:?}");
+        let stock = Policy::new(PolicyKind::Stock, Default::default());
+        assert_eq!(stock.decide(&s), Decision::Skip);
     }
 }

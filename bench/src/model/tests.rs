@@ -82,3 +82,20 @@ fn exec_time_parses_its_three_forms() {
         / 20_000.0;
     assert!((mean - 5.0).abs() < 0.3);
 }
+
+#[test]
+fn the_first_bursts_single_containers_stop_capping_ten_actions_after_pause_grace() {
+    // 200 users fill the cluster in the first burst and leave the last actions one container.
+    // Every action gets the same rate, so one container each would cap the closed loop at
+    // 10 / (gRPC + /run + 2 ms) = 3,704 TPS; that was the figure for good while containers could
+    // not pause. After pause-grace (10 s) the idle surplus of the others is evicted for them.
+    let cfg = ModelConfig {
+        warmup_s: 15.0,
+        seconds: 2.0,
+        ..ModelConfig::new(200, 10, Costs::talk())
+    };
+    let c = cfg.costs;
+    let one_container_each = 10.0 * 1000.0 / (c.grpc_rtt_ms + c.run_http_ms + 2.0);
+    let tps = run(Design::New, &cfg).tps;
+    assert!(tps > 3.0 * one_container_each, "200×10 {tps:.0} TPS");
+}
