@@ -66,7 +66,7 @@ struct Queue {
     wait_ms: Option<f64>,
     /// Since when the action has had containers (uninterrupted).
     serving_since: Micros,
-    /// Since when over twice as many activations as containers have been waiting.
+    /// Since when more activations than containers have been waiting.
     backlog_since: Option<Micros>,
 }
 
@@ -84,7 +84,7 @@ impl Queue {
 
     /// Sampled every tick, like the scheduler's queue.
     fn track_backlog(&mut self, now: Micros) {
-        if self.existing > 0 && self.waiting.len() > 2 * self.existing as usize {
+        if self.existing > 0 && self.waiting.len() > self.existing as usize {
             self.backlog_since.get_or_insert(now);
         } else {
             self.backlog_since = None;

@@ -172,7 +172,7 @@ pub struct ActionQueue<M> {
     durations: VecDeque<u64>,
     /// Moving average of how long handed-out activations had waited in the queue.
     wait_ms: Option<f64>,
-    /// Since when more than twice as many activations have waited as there are containers, and
+    /// Since when more activations have waited than there are containers, and
     /// there are some (sampled each tick).
     backlog_since: Option<Millis>,
     /// When the queue last went from no container to one.

@@ -8,7 +8,7 @@ impl<M: Clone> ActionQueue<M> {
     pub fn tick(&mut self, now: Millis) -> Vec<Effect<M>> {
         self.unpolled
             .retain(|_, seen| now < *seen + super::FIRST_POLL_GRACE_MS);
-        if !self.containers.is_empty() && self.fifo.len() > 2 * self.containers.len() {
+        if !self.containers.is_empty() && self.fifo.len() > self.containers.len() {
             self.backlog_since.get_or_insert(now);
         } else {
             self.backlog_since = None;
