@@ -415,6 +415,27 @@ fn a_new_container_counts_as_being_created_until_its_first_fetch_or_the_grace() 
 }
 
 #[test]
+fn a_backlog_stands_while_more_activations_wait_than_there_are_containers() {
+    let mut q = queue(QueueConfig::default());
+    let limits = limits(30);
+    q.container_seen("a", 0);
+    q.enqueue(1, 0);
+    q.tick(100);
+    assert_eq!(q.snapshot(100, limits).backlog_ms, 0, "one each");
+    q.enqueue(2, 150);
+    q.tick(200);
+    q.tick(500);
+    assert_eq!(
+        q.snapshot(500, limits).backlog_ms,
+        300,
+        "two for one container"
+    );
+    q.fetch(fetch(1, "a", false), 550);
+    q.tick(600);
+    assert_eq!(q.snapshot(600, limits).backlog_ms, 0, "one each again");
+}
+
+#[test]
 fn the_snapshot_counts_the_stale_prefix_and_averages_durations() {
     let mut q = queue(QueueConfig::default());
     q.enqueue(1, 0);
