@@ -59,33 +59,23 @@ pub struct SchedulerClient {
     client: ActivationServiceClient<Channel>,
     host: String,
     port: u16,
-    /// Held while this client uses a shared connection (`crate::connections`).
-    _lease: Option<Arc<()>>,
+    /// Held while this client uses its shared connection (`crate::connections`).
+    _lease: Arc<()>,
 }
 
 impl SchedulerClient {
-    /// Connects to `host:port` (cleartext HTTP/2, as the scheduler serves it).
-    pub async fn connect(host: &str, port: u16) -> Result<Self, ClientError> {
-        let channel = Self::open(host, port).await?;
-        Ok(Self {
-            client: ActivationServiceClient::new(channel),
-            host: host.to_owned(),
-            port,
-            _lease: None,
-        })
-    }
-
     /// A client on an open connection, holding `lease` while it lives.
     pub(crate) fn on(channel: Channel, host: &str, port: u16, lease: Arc<()>) -> Self {
         Self {
             client: ActivationServiceClient::new(channel),
             host: host.to_owned(),
             port,
-            _lease: Some(lease),
+            _lease: lease,
         }
     }
 
-    /// Opens a connection to `host:port`.
+    /// Opens a connection to `host:port` (cleartext HTTP/2, as the scheduler serves it); clients
+    /// get one through [`crate::connections::Connections`].
     pub(crate) async fn open(host: &str, port: u16) -> Result<Channel, ClientError> {
         let endpoint = format!("http://{host}:{port}");
         let error = |reason: String| ClientError::Connect {
