@@ -41,10 +41,11 @@ pub struct Snapshot {
     /// Current queue state.
     pub state: QueueState,
     /// Moving average of how long activations waited in the queue before a container took
-    /// them (none handed out yet: `None`).
+    /// them (none handed out yet: `None`). No rule reads it; the decision trace shows it.
     pub recent_wait_ms: Option<f64>,
-    /// How long more than twice as many activations as containers have been waiting (sampled
-    /// every tick; 0 when not so): a standing queue rather than a momentary collision.
+    /// How long activations have been waiting without the queue ever emptying, while the
+    /// action has containers (0 when not so): a standing queue rather than a momentary
+    /// collision.
     pub backlog_ms: u64,
     /// How long since a container of the action last asked for or was handed work (0 while it
     /// has none): past the stale threshold they are all busy, or not polling at all.

@@ -66,7 +66,7 @@ struct Queue {
     wait_ms: Option<f64>,
     /// Since when the action has had containers (uninterrupted).
     serving_since: Micros,
-    /// Since when more activations than containers have been waiting.
+    /// Since when activations have been waiting without the queue emptying.
     backlog_since: Option<Micros>,
 }
 
@@ -82,9 +82,9 @@ impl Queue {
         self.wait_ms = Some(self.wait_ms.map_or(w, |a| a + WAIT_WEIGHT * (w - a)));
     }
 
-    /// Sampled every tick, like the scheduler's queue.
+    /// Set by a tick and cleared whenever the queue empties, like the scheduler's queue.
     fn track_backlog(&mut self, now: Micros) {
-        if self.existing > 0 && self.waiting.len() > self.existing as usize {
+        if self.existing > 0 && !self.waiting.is_empty() {
             self.backlog_since.get_or_insert(now);
         } else {
             self.backlog_since = None;
@@ -227,7 +227,11 @@ impl<'a> NewSim<'a> {
         self.queues[action].last_progress = now;
         match self.queues[action].waiting.pop_front() {
             Some((user, arrived)) => {
-                self.queues[action].note_wait(arrived, now);
+                let q = &mut self.queues[action];
+                if q.waiting.is_empty() {
+                    q.backlog_since = None;
+                }
+                q.note_wait(arrived, now);
                 self.execute(container, user, ms(self.cfg.costs.grpc_rtt_ms))
             }
             None => {

@@ -18,15 +18,13 @@
 //! Without the fan-out a short action would settle where the stock duration formula puts it,
 //! which accepts queue waits up to the stale threshold (measured: one action, 100 users, 2 ms:
 //! 9 containers and 60 ms waits). So once a duration is known paced also tops up a *standing*
-//! queue — more activations waiting than containers for 300 ms — whose moving average of
-//! waits (counted from when the action had a container, so a cold start does not count) is
-//! past a target of twice the duration, at least 10 ms, at most half the stale threshold, one
-//! step at a time (not while its creations are still coming). Throttling decisions are never
-//! changed, only the number of containers asked for.
+//! queue — one that has held waiting activations without a break for 300 ms, so that none of
+//! its containers was ever idle — with a container per waiting activation, at most twice the
+//! serving containers per step, one step at a time (not while its creations are still coming).
+//! Throttling decisions are never changed, only the number of containers asked for.
 //!
-//! Measured with `ow-bench live` (100 users, 2 ms, 4 simulated invokers on the shared 2-core
-//! host): 1 / 10 / 100 actions get 72–89 / 147–219 / ~125 containers, where stock makes
-//! 100 / 113 / ~330, at the same or higher throughput (`bench/results/report.md`).
+//! Measured with `ow-bench live` (100 users, 4 simulated invokers on the shared 2-core host),
+//! the figures are in `bench/results/report.md`.
 
 use super::{Decision, ProvisioningPolicy, QueueState, Snapshot, StockPolicy};
 
@@ -69,48 +67,42 @@ impl PacedPolicy {
             && (s.quiet_ms as f64) < threshold
     }
 
-    /// The average queue wait a known duration `d` should stay under: twice the duration, at
-    /// least [`MIN_WAIT_TARGET_MS`], at most half the stale threshold.
-    fn wait_target(&self, d: f64) -> f64 {
-        (2.0 * d)
-            .min(self.stock.config.stale_threshold_ms / 2.0)
-            .max(MIN_WAIT_TARGET_MS)
-    }
-
-    /// Containers to add so that activations wait about the target again. Only for a standing
-    /// queue (more activations waiting than containers for [`STANDING_MS`]) whose moving
-    /// average of waits is past the target, and only once the previous top-up has landed: the
-    /// work now waiting is spread over proportionally more containers (never more than the
-    /// activations queued). A momentary collision of a few activations on a short action is left
-    /// alone: topping up on those grew every action of a hundred to its peak and never back.
+    /// Containers to add for a standing queue: activations have been waiting without a break
+    /// for [`STANDING_MS`], so every container was busy all that time (an idle one would have
+    /// taken them). Each waiting activation gets a slot (a container runs `max_concurrency` at
+    /// once), at most twice as many containers as are serving per step, and only once the
+    /// previous step has landed.
     ///
-    /// Waiting for creations under way matters when creations are slow: the waits keep growing
-    /// until the new containers poll, and sizing from them tick after tick ordered containers
-    /// for a backlog that the first ones would clear (measured: 10 actions × 100 users, 4
-    /// simulated daemons starting ~28 containers a second, 322 containers instead of ~110).
+    /// The stock rule sizes from the activation duration `d` and accepts waits up to the stale
+    /// threshold; a container's real cycle also holds its ack and next fetch, which on a loaded
+    /// host is several times a short `d`, so it settles far too low (one action, 100 users,
+    /// 2 ms: 9 containers). An earlier paced rule aimed the average wait at twice `d`; with
+    /// 20 ms actions it stopped at 52 containers for 100 users and 58 % of stock's throughput.
+    /// A queue that keeps emptying is left alone: a momentary collision of a few activations on
+    /// a short action clears within the window, and topping up on those grew every action of a
+    /// hundred to its peak and never back.
+    ///
+    /// Waiting for creations under way matters when creations are slow: the queue keeps standing
+    /// until the new containers poll, and sizing from it tick after tick ordered containers for a
+    /// backlog that the first ones would clear (measured: 10 actions × 100 users, 4 simulated
+    /// daemons starting ~28 containers a second, 322 containers instead of ~110).
     fn top_up(&self, s: &Snapshot) -> i64 {
-        let (Some(d), Some(w)) = (s.average_duration_ms, s.recent_wait_ms) else {
-            return 0;
-        };
-        let target = self.wait_target(d);
-        let standing = s.backlog_ms >= STANDING_MS && w > target;
+        let standing = s.backlog_ms >= STANDING_MS && s.average_duration_ms.is_some();
         if s.state != QueueState::Running || !standing || s.in_progress > 0 {
             return 0;
         }
-        let serving = f64::from(s.existing.max(1));
-        (serving * (w / target - 1.0))
-            .ceil()
-            .min(f64::from(s.available_msgs)) as i64
+        let wanted = s.available_msgs.div_ceil(s.max_concurrency.max(1));
+        let step = MAX_STEP_FACTOR * i64::from(s.existing.max(1));
+        i64::from(wanted).min(step)
     }
 }
 
-/// How long a backlog must stand before it is met with more containers.
+/// How long a queue must hold activations without a break before it gets more containers.
 const STANDING_MS: u64 = 300;
 
-/// Below this an average wait is the normal cost of a hand-over behind a busy container (its
-/// ack and next fetch). 25 ms, the figure before connections were shared, left one action at
-/// 100 users with a third of its users waiting (34 containers, 2,850 TPS against stock's 4,000).
-const MIN_WAIT_TARGET_MS: f64 = 10.0;
+/// A top-up adds at most this many containers per serving container: 1 → 3 → 9 → 27 → 81,
+/// so a sustained spike is met in a few steps without betting the cluster on one sample.
+const MAX_STEP_FACTOR: i64 = 2;
 
 impl ProvisioningPolicy for PacedPolicy {
     fn decide(&self, s: &Snapshot) -> Decision {
@@ -252,30 +244,30 @@ mod tests {
         );
     }
 
-    /// A short action (2 ms) whose queue keeps `available` activations waiting.
-    fn backlog(existing: u32, available: u32, recent: f64, backlog_ms: u64) -> Snapshot {
+    /// A short action (2 ms) whose queue has held `available` activations for `backlog_ms`.
+    fn backlog(existing: u32, available: u32, backlog_ms: u64) -> Snapshot {
         Snapshot {
             available_msgs: available,
             average_duration_ms: Some(2.0),
             in_progress: 0,
             namespace_in_progress: 0,
-            recent_wait_ms: Some(recent),
+            recent_wait_ms: Some(20.0),
             backlog_ms,
             ..burst(0, existing, 0)
         }
     }
 
     #[test]
-    fn a_standing_queue_is_spread_over_more_containers() {
-        // 9 containers, activations wait 25 ms on average for a 10 ms target: 2.5× the work
-        // per container, so 14 more.
-        let s = backlog(9, 90, 25.0, 400);
+    fn a_standing_queue_gets_a_container_per_waiting_activation() {
+        // 70 containers busy, 30 users waiting behind them: stock sees 2 ms activations and
+        // thinks two containers would clear them within the threshold.
+        let s = backlog(70, 30, 400);
         assert_eq!(StockPolicy::default().decide(&s), Decision::Skip);
         assert_eq!(
             PacedPolicy::default().decide(&s),
-            Decision::AddContainer(14)
+            Decision::AddContainer(30)
         );
-        // Until those 14 poll, the waits still look as bad: no second order on top of them.
+        // Until those 30 poll the queue still stands: no second order on top of them.
         let coming = Snapshot {
             in_progress: 1,
             ..s
@@ -284,25 +276,45 @@ mod tests {
     }
 
     #[test]
-    fn a_wait_that_is_over_or_short_adds_nothing() {
-        let drained = backlog(9, 2, 60.0, 0);
-        assert_eq!(PacedPolicy::default().decide(&drained), Decision::Skip);
-        let usual = backlog(9, 20, 8.0, 400);
-        assert_eq!(PacedPolicy::default().decide(&usual), Decision::Skip);
-        let collision = backlog(1, 3, 60.0, 200);
-        assert_eq!(PacedPolicy::default().decide(&collision), Decision::Skip);
+    fn one_step_adds_at_most_twice_the_serving_containers() {
+        let s = backlog(1, 99, 400);
+        assert_eq!(
+            StockPolicy::default().decide(&s),
+            Decision::AddContainer(1)
+        );
+        assert_eq!(PacedPolicy::default().decide(&s), Decision::AddContainer(2));
+        assert_eq!(
+            PacedPolicy::default().decide(&backlog(9, 99, 400)),
+            Decision::AddContainer(18)
+        );
     }
 
     #[test]
-    fn topping_up_never_exceeds_the_queued_activations_or_the_limit() {
-        assert_eq!(
-            PacedPolicy::default().decide(&backlog(50, 60, 100.0, 400)),
-            Decision::AddContainer(60)
-        );
+    fn concurrent_containers_take_several_waiting_activations_each() {
+        let s = Snapshot {
+            max_concurrency: 4,
+            ..backlog(10, 30, 400)
+        };
+        assert_eq!(PacedPolicy::default().decide(&s), Decision::AddContainer(8));
+    }
+
+    #[test]
+    fn a_queue_that_keeps_emptying_adds_nothing() {
+        let collision = backlog(1, 3, 200);
+        assert_eq!(PacedPolicy::default().decide(&collision), Decision::Skip);
+        let unknown = Snapshot {
+            average_duration_ms: None,
+            ..backlog(9, 20, 400)
+        };
+        assert_eq!(PacedPolicy::default().decide(&unknown), Decision::Skip);
+    }
+
+    #[test]
+    fn topping_up_never_exceeds_the_limit() {
         let limited = Snapshot {
             namespace_limit: 12,
             action_limit: 12,
-            ..backlog(9, 90, 60.0, 400)
+            ..backlog(9, 90, 400)
         };
         assert_eq!(
             PacedPolicy::default().decide(&limited),

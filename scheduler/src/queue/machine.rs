@@ -196,6 +196,9 @@ impl<M: Clone> ActionQueue<M> {
         }
         match self.fifo.pop_front() {
             Some(q) => {
+                if self.fifo.is_empty() {
+                    self.backlog_since = None;
+                }
                 // Time spent before any container existed is the cold start's, not a sign
                 // that the containers are too few.
                 self.note_wait(now.saturating_sub(q.arrived.max(self.serving_since)));

@@ -172,8 +172,8 @@ pub struct ActionQueue<M> {
     durations: VecDeque<u64>,
     /// Moving average of how long handed-out activations had waited in the queue.
     wait_ms: Option<f64>,
-    /// Since when more activations have waited than there are containers, and
-    /// there are some (sampled each tick).
+    /// Since when activations have waited without a break while containers exist (set by a
+    /// tick, cleared whenever the FIFO empties).
     backlog_since: Option<Millis>,
     /// When the queue last went from no container to one.
     serving_since: Millis,

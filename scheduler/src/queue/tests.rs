@@ -415,24 +415,27 @@ fn a_new_container_counts_as_being_created_until_its_first_fetch_or_the_grace() 
 }
 
 #[test]
-fn a_backlog_stands_while_more_activations_wait_than_there_are_containers() {
+fn a_backlog_stands_while_the_queue_never_empties() {
     let mut q = queue(QueueConfig::default());
     let limits = limits(30);
-    q.container_seen("a", 0);
     q.enqueue(1, 0);
     q.tick(100);
-    assert_eq!(q.snapshot(100, limits).backlog_ms, 0, "one each");
-    q.enqueue(2, 150);
+    assert_eq!(q.snapshot(100, limits).backlog_ms, 0, "no container yet");
+    q.container_seen("a", 100);
     q.tick(200);
+    q.enqueue(2, 250);
+    q.fetch(fetch(1, "a", false), 300);
     q.tick(500);
     assert_eq!(
         q.snapshot(500, limits).backlog_ms,
         300,
-        "two for one container"
+        "waiting since the tick at 200"
     );
-    q.fetch(fetch(1, "a", false), 550);
+    q.fetch(fetch(2, "a", false), 550);
+    assert_eq!(q.snapshot(550, limits).backlog_ms, 0, "emptied by a fetch");
+    q.enqueue(3, 560);
     q.tick(600);
-    assert_eq!(q.snapshot(600, limits).backlog_ms, 0, "one each again");
+    assert_eq!(q.snapshot(700, limits).backlog_ms, 100, "a new stretch");
 }
 
 #[test]

@@ -8,13 +8,15 @@ impl<M: Clone> ActionQueue<M> {
     pub fn tick(&mut self, now: Millis) -> Vec<Effect<M>> {
         self.unpolled
             .retain(|_, seen| now < *seen + super::FIRST_POLL_GRACE_MS);
-        if !self.containers.is_empty() && self.fifo.len() > self.containers.len() {
-            self.backlog_since.get_or_insert(now);
-        } else {
-            self.backlog_since = None;
-        }
         let mut out = self.expire_polls(now);
         out.extend(self.drop_expired(now));
+        // Set at the first tick that finds activations waiting; a fetch that empties the FIFO
+        // between ticks clears it, so only a queue that never emptied counts as standing.
+        if self.containers.is_empty() || self.fifo.is_empty() {
+            self.backlog_since = None;
+        } else {
+            self.backlog_since.get_or_insert(now);
+        }
         out.extend(self.maybe_lift_action_throttle());
         let quiet = now.saturating_sub(self.last_activity);
         match self.state {
