@@ -91,7 +91,7 @@ pub enum Decision {
     Pausing,
 }
 
-/// A provisioning policy. The stock rule is the default; better ones can be swapped in.
+/// A provisioning policy: the stock rule, or `paced` (the default) built on it.
 pub trait ProvisioningPolicy {
     /// Decides for one queue at one tick.
     fn decide(&self, s: &Snapshot) -> Decision;

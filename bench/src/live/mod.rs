@@ -41,9 +41,9 @@ pub struct LiveOptions {
 pub const SEED_USERS: u32 = 100;
 pub const SEED_INVOKERS: u32 = 4;
 
-/// The provisioning rules the live part compares: the stock rule (the scheduler's default) and
-/// the opt-in `paced` rule.
-pub const POLICIES: [&str; 2] = ["stock", "paced"];
+/// The provisioning rules the live part compares: `paced`, the scheduler's default (first: the
+/// profiled and real-agent runs use it), and upstream's stock rule.
+pub const POLICIES: [&str; 2] = ["paced", "stock"];
 
 /// How much the live part runs: interleaved (1, 100)-action pairs per rule, each cell's
 /// settling warm-up and measured window.
@@ -149,6 +149,7 @@ async fn agent_runs(quick: bool, dir: &std::path::Path) -> Vec<Ran> {
     for actions in [1, 10] {
         let mut spec = RunSpec::simulated(4, actions, dir.to_path_buf());
         spec.agent = true;
+        spec.policy = Some(POLICIES[0].to_owned());
         spec.warmup = Warmup::settling(Duration::from_secs(if quick { 8 } else { 10 }));
         spec.measure = Duration::from_secs(if quick { 5 } else { 10 });
         match run_logged(&spec).await {

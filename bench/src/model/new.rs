@@ -487,10 +487,12 @@ mod tests {
     use crate::model::Costs;
     use ow_scheduler::decision::PolicyKind;
 
+    /// A short cell under upstream's stock rule, whose first burst these tests take apart.
     fn cell(users: u32, actions: u32, warmup_s: f64) -> ModelConfig {
         ModelConfig {
             warmup_s,
             seconds: 2.0,
+            policy: PolicyKind::Stock,
             ..ModelConfig::new(users, actions, Costs::talk())
         }
     }

@@ -43,9 +43,12 @@ fn runs_are_deterministic_per_seed() {
 
 #[test]
 fn one_warm_action_runs_at_the_path_latency() {
+    // The stock rule's first burst gives every user a container, so nothing queues and the
+    // latency is the path's alone (the default rule settles with fewer and a short queue).
     let cfg = ModelConfig {
         warmup_s: 5.0,
         seconds: 2.0,
+        policy: ow_scheduler::decision::PolicyKind::Stock,
         ..ModelConfig::new(10, 1, Costs::talk())
     };
     let c = cfg.costs;

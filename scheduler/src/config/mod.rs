@@ -70,7 +70,7 @@ pub struct SchedulerConfig {
     pub queue: QueueConfig,
     pub blackbox_retention: Duration,
     pub decision: DecisionConfig,
-    /// `whisk.scheduler.scheduling.policy`: `stock` (default) or `paced`.
+    /// `whisk.scheduler.scheduling.policy`: `paced` (default) or `stock`.
     pub policy: PolicyKind,
     pub check_interval: Duration,
     pub max_scheduling_time: Duration,
@@ -315,7 +315,7 @@ fn queue(s: &Settings) -> Result<QueueConfig, ConfigError> {
 
 fn policy(s: &Settings) -> Result<PolicyKind, ConfigError> {
     let key = "whisk.scheduler.scheduling.policy";
-    let name = s.string(key, "stock");
+    let name = s.string(key, "paced");
     PolicyKind::parse(&name).ok_or_else(|| invalid(key, &name, "not one of stock, paced"))
 }
 

@@ -151,16 +151,16 @@ fn durations_and_keys_follow_hocon() {
 }
 
 #[test]
-fn the_provisioning_policy_is_stock_unless_paced_is_asked_for() {
+fn the_provisioning_policy_is_paced_unless_stock_is_asked_for() {
     let from = |extra: &[(&str, &str)]| {
         let mut e = ansible_env();
         e.extend(env(extra));
         let settings = Settings::new(None, &e).expect("settings");
         SchedulerConfig::from_settings("0", &settings)
     };
-    assert_eq!(from(&[]).expect("config").policy, PolicyKind::Stock);
-    let paced = from(&[("CONFIG_whisk_scheduler_scheduling_policy", "paced")]);
-    assert_eq!(paced.expect("config").policy, PolicyKind::Paced);
+    assert_eq!(from(&[]).expect("config").policy, PolicyKind::Paced);
+    let stock = from(&[("CONFIG_whisk_scheduler_scheduling_policy", "stock")]);
+    assert_eq!(stock.expect("config").policy, PolicyKind::Stock);
     let err = from(&[("CONFIG_whisk_scheduler_scheduling_policy", "eager")])
         .expect_err("unknown policy")
         .to_string();

@@ -1,5 +1,5 @@
-//! An opt-in provisioning rule (`policy = paced`): the stock rule without its blind cold-burst
-//! fan-out.
+//! The default provisioning rule (`policy = paced`; `stock` selects upstream's rule unchanged):
+//! the stock rule without its blind cold-burst fan-out.
 //!
 //! With no duration known, the stock rule asks for one container per stale activation minus
 //! those in progress, on every tick (behaviour reference §3.4, upstream #5256/#5257). When
@@ -31,10 +31,12 @@ use super::{Decision, ProvisioningPolicy, QueueState, Snapshot, StockPolicy};
 /// Which rule the scheduler runs (`whisk.scheduler.scheduling.policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PolicyKind {
-    /// [`StockPolicy`], exactly as upstream (the default: drop-in behaviour).
-    #[default]
+    /// [`StockPolicy`], exactly as upstream: for running beside the stock scheduler, or for
+    /// an operator who wants its container counts unchanged.
     Stock,
-    /// [`PacedPolicy`].
+    /// [`PacedPolicy`], the default: the stock rule without the cold-burst over-provisioning
+    /// that makes throughput fall with the number of actions.
+    #[default]
     Paced,
 }
 
