@@ -47,6 +47,9 @@ pub struct Snapshot {
     /// action has containers (0 when not so): a standing queue rather than a momentary
     /// collision.
     pub backlog_ms: u64,
+    /// Activations handed to containers during that stretch: few means the containers were
+    /// stalled rather than too few.
+    pub backlog_served: u32,
     /// How long since a container of the action last asked for or was handed work (0 while it
     /// has none): past the stale threshold they are all busy, or not polling at all.
     pub quiet_ms: u64,

@@ -66,8 +66,9 @@ struct Queue {
     wait_ms: Option<f64>,
     /// Since when the action has had containers (uninterrupted).
     serving_since: Micros,
-    /// Since when activations have been waiting without the queue emptying.
-    backlog_since: Option<Micros>,
+    /// Since when activations have been waiting without the queue emptying, and how many
+    /// were handed out meanwhile.
+    backlog: Option<(Micros, u32)>,
 }
 
 impl Queue {
@@ -85,9 +86,9 @@ impl Queue {
     /// Set by a tick and cleared whenever the queue empties, like the scheduler's queue.
     fn track_backlog(&mut self, now: Micros) {
         if self.existing > 0 && !self.waiting.is_empty() {
-            self.backlog_since.get_or_insert(now);
+            self.backlog.get_or_insert((now, 0));
         } else {
-            self.backlog_since = None;
+            self.backlog = None;
         }
     }
 
@@ -229,7 +230,9 @@ impl<'a> NewSim<'a> {
             Some((user, arrived)) => {
                 let q = &mut self.queues[action];
                 if q.waiting.is_empty() {
-                    q.backlog_since = None;
+                    q.backlog = None;
+                } else if let Some((_, served)) = q.backlog.as_mut() {
+                    *served += 1;
                 }
                 q.note_wait(arrived, now);
                 self.execute(container, user, ms(self.cfg.costs.grpc_rtt_ms))
@@ -365,7 +368,8 @@ impl<'a> NewSim<'a> {
             max_concurrency: 1,
             state: QueueState::Running,
             recent_wait_ms: q.wait_ms,
-            backlog_ms: q.backlog_since.map_or(0, |t| to_ms(now - t) as u64),
+            backlog_ms: q.backlog.map_or(0, |(t, _)| to_ms(now - t) as u64),
+            backlog_served: q.backlog.map_or(0, |(_, n)| n),
             quiet_ms: if q.existing == 0 {
                 0
             } else {

@@ -15,13 +15,16 @@
 //! created. Once a container has been silent that long — busy with a long activation, or not
 //! polling at all — the stock rule decides unchanged.
 //!
-//! Without the fan-out a short action would settle where the stock duration formula puts it,
-//! which accepts queue waits up to the stale threshold (measured: one action, 100 users, 2 ms:
-//! 9 containers and 60 ms waits). So once a duration is known paced also tops up a *standing*
-//! queue — one that has held waiting activations without a break for 300 ms, so that none of
-//! its containers was ever idle — with a container per waiting activation, at most twice the
-//! serving containers per step, one step at a time (not while its creations are still coming).
-//! Throttling decisions are never changed, only the number of containers asked for.
+//! Once a duration below the stale threshold is known (a *short* action), a stale activation
+//! alone adds nothing: a container serves many per window, and on a shared host a stall makes
+//! every action's activations stale at once. Instead paced tops up a *standing* queue — one that
+//! has held waiting activations without a break for 300 ms while its containers kept taking
+//! them, so none was idle and none stalled — with a container per waiting activation, at most
+//! twice the serving containers per step, one step at a time (not while its creations are still
+//! coming). Without that top-up a short action would settle where the stock duration formula
+//! puts it, which accepts waits up to the stale threshold (measured: one action, 100 users,
+//! 2 ms: 9 containers and 60 ms waits). Actions as long as the threshold or longer are decided
+//! by the stock rule. Throttling decisions are never changed, only the number of containers.
 //!
 //! Measured with `ow-bench live` (100 users, 4 simulated invokers on the shared 2-core host),
 //! the figures are in `bench/results/report.md`.
@@ -69,11 +72,47 @@ impl PacedPolicy {
             && (s.quiet_ms as f64) < threshold
     }
 
-    /// Containers to add for a standing queue: activations have been waiting without a break
-    /// for [`STANDING_MS`], so every container was busy all that time (an idle one would have
-    /// taken them). Each waiting activation gets a slot (a container runs `max_concurrency` at
-    /// once), at most twice as many containers as are serving per step, and only once the
-    /// previous step has landed.
+    /// A short action: its duration is known and below the stale threshold, so one container
+    /// serves many activations per threshold window and a stale one says little on its own.
+    fn short(&self, s: &Snapshot) -> bool {
+        s.average_duration_ms
+            .is_some_and(|d| d < self.stock.config.stale_threshold_ms)
+    }
+
+    /// The queue has held activations without a break for [`STANDING_MS`] while its containers
+    /// kept taking them ([`MIN_SERVED`] each on average): every container was busy all along
+    /// (an idle one would have emptied the queue), and they were working, not stalled.
+    ///
+    /// The served count matters on a shared host: a stall of the host or of the invokers'
+    /// processes makes every queue stand and every activation stale at once, and growing each of
+    /// a hundred actions for it left ~350 containers where ~100 serve (stock) or let the count
+    /// creep for 50 s (an earlier paced rule that looked at the stretch alone).
+    fn standing(&self, s: &Snapshot) -> bool {
+        s.backlog_ms >= STANDING_MS
+            && u64::from(s.backlog_served) >= MIN_SERVED * u64::from(s.existing.max(1))
+    }
+
+    /// How many containers the stock rule may add this tick: none while blind; for a short
+    /// action in Running, what it would add counting stale activations as fresh unless the queue
+    /// stands; otherwise what it asks for.
+    fn allowed(&self, s: &Snapshot) -> u32 {
+        if self.blind(s) {
+            return 0;
+        }
+        if s.state == QueueState::Running && self.short(s) && !self.standing(s) {
+            let fresh = Snapshot { stale: 0, ..*s };
+            return match self.stock.decide(&fresh) {
+                Decision::AddContainer(n) => n,
+                Decision::EnableNamespaceThrottling { add, .. } => add,
+                _ => 0,
+            };
+        }
+        u32::MAX
+    }
+
+    /// Containers to add for a standing queue of a short action: each waiting activation gets a
+    /// slot (a container runs `max_concurrency` at once), at most twice as many containers as
+    /// are serving per step, and only once the previous step has landed.
     ///
     /// The stock rule sizes from the activation duration `d` and accepts waits up to the stale
     /// threshold; a container's real cycle also holds its ack and next fetch, which on a loaded
@@ -89,8 +128,8 @@ impl PacedPolicy {
     /// backlog that the first ones would clear (measured: 10 actions × 100 users, 4 simulated
     /// daemons starting ~28 containers a second, 322 containers instead of ~110).
     fn top_up(&self, s: &Snapshot) -> i64 {
-        let standing = s.backlog_ms >= STANDING_MS && s.average_duration_ms.is_some();
-        if s.state != QueueState::Running || !standing || s.in_progress > 0 {
+        let ready = s.state == QueueState::Running && s.in_progress == 0;
+        if !ready || !self.short(s) || !self.standing(s) {
             return 0;
         }
         let wanted = s.available_msgs.div_ceil(s.max_concurrency.max(1));
@@ -102,23 +141,29 @@ impl PacedPolicy {
 /// How long a queue must hold activations without a break before it gets more containers.
 const STANDING_MS: u64 = 300;
 
+/// Activations each container must have taken during that stretch, on average.
+const MIN_SERVED: u64 = 3;
+
 /// A top-up adds at most this many containers per serving container: 1 → 3 → 9 → 27 → 81,
 /// so a sustained spike is met in a few steps without betting the cluster on one sample.
 const MAX_STEP_FACTOR: i64 = 2;
 
 impl ProvisioningPolicy for PacedPolicy {
     fn decide(&self, s: &Snapshot) -> Decision {
-        let decision = self.stock.decide(s);
-        if self.blind(s) {
-            return match decision {
-                Decision::AddContainer(_) => Decision::Skip,
-                Decision::EnableNamespaceThrottling { drop_msgs, .. } => {
-                    Decision::EnableNamespaceThrottling { drop_msgs, add: 0 }
+        // Throttling stays the stock rule's call; only the number of containers changes.
+        let allowed = self.allowed(s);
+        let decision = match self.stock.decide(s) {
+            Decision::AddContainer(n) if n.min(allowed) == 0 => Decision::Skip,
+            Decision::AddContainer(n) => Decision::AddContainer(n.min(allowed)),
+            Decision::EnableNamespaceThrottling { drop_msgs, add } => {
+                Decision::EnableNamespaceThrottling {
+                    drop_msgs,
+                    add: add.min(allowed),
                 }
-                other => other,
-            };
-        }
-        // Topping up only ever adds within the room left; throttling stays the stock rule's call.
+            }
+            other => other,
+        };
+        // Topping up only ever adds within the room left.
         let extra = self.top_up(s).min(self.stock.capacity(s).cap);
         let extra = u32::try_from(extra).unwrap_or(0);
         match decision {
@@ -177,6 +222,7 @@ mod tests {
             state: QueueState::Running,
             recent_wait_ms: None,
             backlog_ms: 0,
+            backlog_served: 0,
             quiet_ms,
         }
     }
@@ -246,15 +292,17 @@ mod tests {
         );
     }
 
-    /// A short action (2 ms) whose queue has held `available` activations for `backlog_ms`.
-    fn backlog(existing: u32, available: u32, backlog_ms: u64) -> Snapshot {
+    /// A short action (2 ms) whose queue has held `available` activations for 400 ms while its
+    /// containers took `served`.
+    fn backlog(existing: u32, available: u32, served: u32) -> Snapshot {
         Snapshot {
             available_msgs: available,
             average_duration_ms: Some(2.0),
             in_progress: 0,
             namespace_in_progress: 0,
             recent_wait_ms: Some(20.0),
-            backlog_ms,
+            backlog_ms: 400,
+            backlog_served: served,
             ..burst(0, existing, 0)
         }
     }
@@ -263,7 +311,7 @@ mod tests {
     fn a_standing_queue_gets_a_container_per_waiting_activation() {
         // 70 containers busy, 30 users waiting behind them: stock sees 2 ms activations and
         // thinks two containers would clear them within the threshold.
-        let s = backlog(70, 30, 400);
+        let s = backlog(70, 30, 900);
         assert_eq!(StockPolicy::default().decide(&s), Decision::Skip);
         assert_eq!(
             PacedPolicy::default().decide(&s),
@@ -278,15 +326,38 @@ mod tests {
     }
 
     #[test]
+    fn a_stalled_queue_or_a_lone_stale_activation_adds_nothing() {
+        // The containers took almost nothing while the queue stood: a stall, not a shortage.
+        let stalled = Snapshot {
+            stale: 3,
+            ..backlog(2, 3, 1)
+        };
+        assert_eq!(
+            StockPolicy::default().decide(&stalled),
+            Decision::AddContainer(1)
+        );
+        assert_eq!(PacedPolicy::default().decide(&stalled), Decision::Skip);
+        // A long action's stale activations are the stock rule's to answer.
+        let long = Snapshot {
+            average_duration_ms: Some(500.0),
+            ..stalled
+        };
+        assert_eq!(
+            PacedPolicy::default().decide(&long),
+            StockPolicy::default().decide(&long)
+        );
+    }
+
+    #[test]
     fn one_step_adds_at_most_twice_the_serving_containers() {
-        let s = backlog(1, 99, 400);
+        let s = backlog(1, 99, 50);
         assert_eq!(
             StockPolicy::default().decide(&s),
             Decision::AddContainer(1)
         );
         assert_eq!(PacedPolicy::default().decide(&s), Decision::AddContainer(2));
         assert_eq!(
-            PacedPolicy::default().decide(&backlog(9, 99, 400)),
+            PacedPolicy::default().decide(&backlog(9, 99, 50)),
             Decision::AddContainer(18)
         );
     }
@@ -295,18 +366,21 @@ mod tests {
     fn concurrent_containers_take_several_waiting_activations_each() {
         let s = Snapshot {
             max_concurrency: 4,
-            ..backlog(10, 30, 400)
+            ..backlog(10, 30, 100)
         };
         assert_eq!(PacedPolicy::default().decide(&s), Decision::AddContainer(8));
     }
 
     #[test]
     fn a_queue_that_keeps_emptying_adds_nothing() {
-        let collision = backlog(1, 3, 200);
+        let collision = Snapshot {
+            backlog_ms: 200,
+            ..backlog(1, 3, 5)
+        };
         assert_eq!(PacedPolicy::default().decide(&collision), Decision::Skip);
         let unknown = Snapshot {
             average_duration_ms: None,
-            ..backlog(9, 20, 400)
+            ..backlog(9, 20, 100)
         };
         assert_eq!(PacedPolicy::default().decide(&unknown), Decision::Skip);
     }
@@ -316,7 +390,7 @@ mod tests {
         let limited = Snapshot {
             namespace_limit: 12,
             action_limit: 12,
-            ..backlog(9, 90, 400)
+            ..backlog(9, 90, 100)
         };
         assert_eq!(
             PacedPolicy::default().decide(&limited),

@@ -38,7 +38,7 @@ impl<M: Clone> ActionQueue<M> {
             creations: BTreeSet::new(),
             durations: VecDeque::new(),
             wait_ms: None,
-            backlog_since: None,
+            backlog: None,
             serving_since: now,
             initialized: false,
             last_activity: now,
@@ -197,7 +197,9 @@ impl<M: Clone> ActionQueue<M> {
         match self.fifo.pop_front() {
             Some(q) => {
                 if self.fifo.is_empty() {
-                    self.backlog_since = None;
+                    self.backlog = None;
+                } else if let Some(b) = self.backlog.as_mut() {
+                    b.served += 1;
                 }
                 // Time spent before any container existed is the cold start's, not a sign
                 // that the containers are too few.
@@ -421,7 +423,8 @@ impl<M: Clone> ActionQueue<M> {
                 s => s,
             },
             recent_wait_ms: self.wait_ms,
-            backlog_ms: self.backlog_since.map_or(0, |t| now.saturating_sub(t)),
+            backlog_ms: self.backlog.map_or(0, |b| now.saturating_sub(b.since)),
+            backlog_served: self.backlog.map_or(0, |b| b.served),
             quiet_ms: if self.containers.is_empty() {
                 0
             } else {

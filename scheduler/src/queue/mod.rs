@@ -157,6 +157,14 @@ struct Flush {
     active: bool,
 }
 
+/// A stretch during which the queue never emptied.
+#[derive(Debug, Clone, Copy)]
+struct Backlog {
+    since: Millis,
+    /// Activations handed to containers during the stretch.
+    served: u32,
+}
+
 /// The queue of one action revision.
 #[derive(Debug)]
 pub struct ActionQueue<M> {
@@ -172,9 +180,9 @@ pub struct ActionQueue<M> {
     durations: VecDeque<u64>,
     /// Moving average of how long handed-out activations had waited in the queue.
     wait_ms: Option<f64>,
-    /// Since when activations have waited without a break while containers exist (set by a
-    /// tick, cleared whenever the FIFO empties).
-    backlog_since: Option<Millis>,
+    /// Activations waiting without a break while containers exist (set by a tick, cleared
+    /// whenever the FIFO empties).
+    backlog: Option<Backlog>,
     /// When the queue last went from no container to one.
     serving_since: Millis,
     initialized: bool,

@@ -426,11 +426,9 @@ fn a_backlog_stands_while_the_queue_never_empties() {
     q.enqueue(2, 250);
     q.fetch(fetch(1, "a", false), 300);
     q.tick(500);
-    assert_eq!(
-        q.snapshot(500, limits).backlog_ms,
-        300,
-        "waiting since the tick at 200"
-    );
+    let s = q.snapshot(500, limits);
+    assert_eq!(s.backlog_ms, 300, "waiting since the tick at 200");
+    assert_eq!(s.backlog_served, 1, "one handed out meanwhile");
     q.fetch(fetch(2, "a", false), 550);
     assert_eq!(q.snapshot(550, limits).backlog_ms, 0, "emptied by a fetch");
     q.enqueue(3, 560);

@@ -13,9 +13,12 @@ impl<M: Clone> ActionQueue<M> {
         // Set at the first tick that finds activations waiting; a fetch that empties the FIFO
         // between ticks clears it, so only a queue that never emptied counts as standing.
         if self.containers.is_empty() || self.fifo.is_empty() {
-            self.backlog_since = None;
+            self.backlog = None;
         } else {
-            self.backlog_since.get_or_insert(now);
+            self.backlog.get_or_insert(super::Backlog {
+                since: now,
+                served: 0,
+            });
         }
         out.extend(self.maybe_lift_action_throttle());
         let quiet = now.saturating_sub(self.last_activity);
