@@ -213,7 +213,7 @@ impl SimContainer {
             run: (start, epoch_millis()),
         };
         let record = self.record(&msg, ran);
-        self.acknowledge(&msg, &record).await;
+        self.acknowledge(&msg, &record);
         self.last_duration = Some(ran.run.1 - ran.init.map_or(ran.run.0, |i| i.0));
         self.invoker
             .shared
@@ -253,8 +253,10 @@ impl SimContainer {
         }
     }
 
-    /// The stock acks for this blocking flag and log limit.
-    async fn acknowledge(&self, msg: &ActivationMessage, record: &WhiskActivation) {
+    /// The stock acks for this blocking flag and log limit, sent in order in the background: the
+    /// stock container proxy asks for its next activation once the run (and log collection) is
+    /// done, without waiting for Kafka to take the acks.
+    fn acknowledge(&self, msg: &ActivationMessage, record: &WhiskActivation) {
         let invoker = &self.invoker.instance;
         let acks: Vec<AcknowledgementMessage> = match ack_plan(msg.blocking, self.logs_mb > 0) {
             AckPlan::ResultThenCompletion => vec![
@@ -272,11 +274,15 @@ impl SimContainer {
             Ok(t) => t,
             Err(e) => return tracing::warn!(error = %e, "ack has no valid topic"),
         };
-        for ack in acks {
-            if let Err(e) = shared.bus.send(&topic, ack.encode()).await {
-                tracing::warn!(error = %e, activation_id = %msg.activation_id, "ack not sent");
+        let invoker = Arc::clone(&self.invoker);
+        let activation_id = msg.activation_id.clone();
+        tokio::spawn(async move {
+            for ack in acks {
+                if let Err(e) = invoker.shared.bus.send(&topic, ack.encode()).await {
+                    tracing::warn!(error = %e, %activation_id, "ack not sent");
+                }
             }
-        }
+        });
     }
 
     /// Keys deleted, goodbye fetch with `alive=false`, `docker rm` cost, memory released.
