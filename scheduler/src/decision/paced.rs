@@ -84,9 +84,9 @@ impl PacedPolicy {
     /// (an idle one would have emptied the queue), and they were working, not stalled.
     ///
     /// The served count matters on a shared host: a stall of the host or of the invokers'
-    /// processes makes every queue stand and every activation stale at once, and growing each of
-    /// a hundred actions for it left ~350 containers where ~100 serve (stock) or let the count
-    /// creep for 50 s (an earlier paced rule that looked at the stretch alone).
+    /// processes makes every queue stand and every activation stale at once. An earlier paced
+    /// rule that looked at the stretch alone grew a hundred actions for each stall, creeping to
+    /// ~240 containers over 50 s where ~100 serve.
     fn standing(&self, s: &Snapshot) -> bool {
         s.backlog_ms >= STANDING_MS
             && u64::from(s.backlog_served) >= MIN_SERVED * u64::from(s.existing.max(1))
