@@ -351,10 +351,7 @@ mod tests {
     #[test]
     fn one_step_adds_at_most_twice_the_serving_containers() {
         let s = backlog(1, 99, 50);
-        assert_eq!(
-            StockPolicy::default().decide(&s),
-            Decision::AddContainer(1)
-        );
+        assert_eq!(StockPolicy::default().decide(&s), Decision::AddContainer(1));
         assert_eq!(PacedPolicy::default().decide(&s), Decision::AddContainer(2));
         assert_eq!(
             PacedPolicy::default().decide(&backlog(9, 99, 50)),
