@@ -115,9 +115,9 @@ impl PacedPolicy {
     /// are serving per step, and only once the previous step has landed.
     ///
     /// The stock rule sizes from the activation duration `d` and accepts waits up to the stale
-    /// threshold; a container's real cycle also holds its ack and next fetch, which on a loaded
-    /// host is several times a short `d`, so it settles far too low (one action, 100 users,
-    /// 2 ms: 9 containers). An earlier paced rule aimed the average wait at twice `d`; with
+    /// threshold; a container's real cycle also holds the round trip of its next fetch, which on
+    /// a loaded host is several times a short `d`, so it settles far too low (one action,
+    /// 100 users, 2 ms: 9 containers). An earlier paced rule aimed the average wait at twice `d`; with
     /// 20 ms actions it stopped at 52 containers for 100 users and 58 % of stock's throughput.
     /// A queue that keeps emptying is left alone: a momentary collision of a few activations on
     /// a short action clears within the window, and topping up on those grew every action of a
